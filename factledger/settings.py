@@ -1,0 +1,36 @@
+"""The ledger's settings: read once from the environment (`FACTLEDGER_*`),
+validated at start-up, then passed down. No other module reads os.environ."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.database import Database
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FACTLEDGER_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///./factledger.db",
+        description="sqlite:///path/to/file.db or postgresql://user@host:port/dbname",
+    )
+    reads_require_key: bool = Field(
+        default=False, description="When true, reads need a key with at least the reader role."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where the API is reachable by its users."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _parses(cls, url: str) -> str:
+        Database.from_url(url)
+        return url
+
+    @property
+    def database(self) -> Database:
+        return Database.from_url(self.database_url)

@@ -1,0 +1,151 @@
+"""Every error the ledger raises, rooted at one class.
+
+    LedgerError
+    ├── AccessDenied               the actor's role is too small for the command
+    ├── InvalidRequest             the request breaks a rule (HTTP 422)
+    │   ├── OccurredInFuture
+    │   ├── OccurredBeforeRegistration
+    │   ├── OccurredBeforeItem
+    │   └── IdempotencyKeyReused
+    ├── NotFound                   (HTTP 404)
+    │   ├── ClaimNotFound
+    │   ├── ItemNotFound           evidence, rebuttal or verification
+    │   └── EventNotFound
+    ├── PreconditionFailed         a stale If-Match (HTTP 412)
+    ├── Conflict                   the claim's state forbids the event (HTTP 409)
+    │   ├── ClaimAlreadyRegistered
+    │   └── ItemAlreadyWithdrawn
+    └── Unavailable                the ledger could not finish in time; retry (HTTP 503)
+
+Each class says when it is raised. Messages are written for the caller.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+__all__ = [
+    "AccessDenied",
+    "ClaimAlreadyRegistered",
+    "ClaimNotFound",
+    "Conflict",
+    "EventNotFound",
+    "IdempotencyKeyReused",
+    "InvalidRequest",
+    "ItemAlreadyWithdrawn",
+    "ItemNotFound",
+    "LedgerError",
+    "NotFound",
+    "OccurredBeforeItem",
+    "OccurredBeforeRegistration",
+    "OccurredInFuture",
+    "PreconditionFailed",
+    "Unavailable",
+]
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises on purpose."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class AccessDenied(LedgerError):
+    """Raised when an actor asks for a command its role does not allow."""
+
+
+class InvalidRequest(LedgerError):
+    """Raised when a request is well formed but breaks one of the ledger's rules."""
+
+    field: str | None = None
+
+
+class OccurredInFuture(InvalidRequest):
+    """Raised when `occurred_at` lies more than the allowed skew past the server's clock."""
+
+    field = "occurred_at"
+
+
+class OccurredBeforeRegistration(InvalidRequest):
+    """Raised when an event would occur before its claim was made."""
+
+    field = "occurred_at"
+
+
+class OccurredBeforeItem(InvalidRequest):
+    """Raised when a withdrawal or retraction would occur before the item it ends."""
+
+    field = "occurred_at"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    """Raised when an Idempotency-Key comes back with a different body."""
+
+    field = "Idempotency-Key"
+
+
+class NotFound(LedgerError):
+    """Base of the errors for something that does not exist (or did not yet)."""
+
+
+class ClaimNotFound(NotFound):
+    """Raised when a claim is unknown, or did not exist at the times asked about."""
+
+    def __init__(self, claim_id: UUID, detail: str | None = None) -> None:
+        super().__init__(detail or f"No claim {claim_id} in the ledger.")
+        self.claim_id = claim_id
+
+
+class ItemNotFound(NotFound):
+    """Raised when a claim has no evidence, rebuttal or verification with that id."""
+
+    def __init__(self, kind: str, item_id: UUID, claim_id: UUID) -> None:
+        super().__init__(f"Claim {claim_id} has no {kind} {item_id}.")
+        self.kind = kind
+        self.item_id = item_id
+
+
+class EventNotFound(NotFound):
+    """Raised when no event has the id asked for."""
+
+    def __init__(self, event_id: UUID) -> None:
+        super().__init__(f"No event {event_id} in the ledger.")
+
+
+class PreconditionFailed(LedgerError):
+    """Raised when a conditional write names a version the claim is no longer at."""
+
+    def __init__(self, current_version: int | None) -> None:
+        super().__init__(
+            f"The claim is at version {current_version}; nothing was appended."
+            if current_version is not None
+            else "The claim does not exist; nothing was appended."
+        )
+        self.current_version = current_version
+
+
+class Conflict(LedgerError):
+    """Base of the errors for an event that the claim's state forbids."""
+
+
+class ClaimAlreadyRegistered(Conflict):
+    """Raised when a registration names a claim id that is already taken."""
+
+    def __init__(self, claim_id: UUID) -> None:
+        super().__init__(f"Claim {claim_id} is already registered.")
+        self.claim_id = claim_id
+
+
+class ItemAlreadyWithdrawn(Conflict):
+    """Raised when evidence or a rebuttal is withdrawn, or a verification retracted, twice."""
+
+
+class Unavailable(LedgerError):
+    """Raised when the ledger cannot finish a request in time (a write that keeps
+    losing races, a read model that lags); the caller may retry after `retry_after`."""
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -1,0 +1,82 @@
+"""The ledger's events read back, as envelopes and as domain events.
+
+Both are made from the same stored row: the envelope from the state exactly
+as stored (so it never changes), the domain event through the mapper (so it
+is upcast to today's payload shape).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import cast
+from uuid import UUID
+
+from eventsourcing.utils import resolve_topic
+
+from ledger.claim import Claim
+from ledger.envelope import Envelope
+from ledger.errors import EventNotFound
+from ledger.times import format_instant, from_micros
+from ledger.verdict import RecordedEvent
+from storage.mapper import EventMapper, decode_state
+from storage.queries import EventQueries
+from storage.rows import EventRow
+
+__all__ = ["EventLog"]
+
+
+@lru_cache(maxsize=64)
+def _event_type(topic: str) -> str:
+    return cast(type, resolve_topic(topic)).__name__
+
+
+class EventLog:
+    def __init__(self, queries: EventQueries, mapper: EventMapper) -> None:
+        self.queries = queries
+        self.mapper = mapper
+
+    def envelope(self, row: EventRow) -> Envelope:
+        state = decode_state(row.state)
+        return Envelope(
+            event_id=UUID(state["event_id"]),
+            claim_id=row.claim_id,
+            version=row.version,
+            position=row.position,
+            type=_event_type(row.topic),
+            occurred_at=state["occurred_at"],
+            recorded_at=format_instant(from_micros(row.recorded_at_us)),
+            actor=state["actor"],
+            data=state["data"],
+            data_salt=state["data_salt"],
+        )
+
+    def recorded(self, row: EventRow) -> RecordedEvent:
+        event = self.mapper.to_domain_event(row.stored_event())
+        assert isinstance(event, Claim.Event)
+        return RecordedEvent(
+            event=event, position=row.position, recorded_at=from_micros(row.recorded_at_us)
+        )
+
+    def stable_time(self) -> datetime | None:
+        """The newest visible `recorded_at`: no event at or before it can still appear."""
+        head = self.queries.head()
+        return from_micros(head[1]) if head else None
+
+    def head_position(self) -> int:
+        head = self.queries.head()
+        return head[0] if head else 0
+
+    def by_event_id(self, event_id: UUID) -> Envelope:
+        row = self.queries.row_by_event_id(event_id)
+        if row is None:
+            raise EventNotFound(event_id)
+        return self.envelope(row)
+
+    def by_position(self, position: int) -> Envelope:
+        row = self.queries.row_by_position(position)
+        assert row is not None, f"position {position} was just written"
+        return self.envelope(row)
+
+    def page(self, after: int, limit: int) -> list[Envelope]:
+        return [self.envelope(row) for row in self.queries.rows_after(after, limit)]

@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: many processes on many hosts sharing one database."""

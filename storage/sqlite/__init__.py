@@ -1,0 +1,1 @@
+"""The SQLite backend: the embedded default, one file, one writer at a time."""

@@ -1,0 +1,122 @@
+"""The ledger's reads on SQLite (see `storage.queries` for what each answers)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.sqlite import SQLiteDatastore
+
+from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
+from storage.sqlite.recorder import API_KEYS_TABLE, EVENTS_TABLE, IDEMPOTENCY_TABLE, INDEX_TABLE
+
+__all__ = ["SQLiteEventQueries", "SQLiteKeyQueries"]
+
+_EVENT_COLUMNS = (
+    "i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us "
+    f"FROM {INDEX_TABLE} i JOIN {EVENTS_TABLE} e ON e.notification_id = i.position"
+)
+
+
+def _event_row(row: sqlite3.Row) -> EventRow:
+    return EventRow(
+        position=row[0],
+        claim_id=UUID(row[1]),
+        version=row[2],
+        topic=row[3],
+        state=bytes(row[4]),
+        recorded_at_us=row[5],
+    )
+
+
+class _Reader:
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+
+    def _all(self, statement: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            rows: list[sqlite3.Row] = c.fetchall()
+            return rows
+
+
+class SQLiteEventQueries(_Reader):
+    def ping(self) -> None:
+        self._all("SELECT 1")
+
+    def head(self) -> tuple[int, int] | None:
+        rows = self._all(
+            f"SELECT position, recorded_at_us FROM {INDEX_TABLE} ORDER BY position DESC LIMIT 1"
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def claim_rows(self, claim_id: UUID, recorded_until_us: int) -> list[EventRow]:
+        rows = self._all(
+            f"SELECT {_EVENT_COLUMNS} WHERE i.claim_id = ? AND i.recorded_at_us <= ? "
+            "ORDER BY i.version",
+            (claim_id.hex, recorded_until_us),
+        )
+        return [_event_row(row) for row in rows]
+
+    def rows_after(self, after: int, limit: int) -> list[EventRow]:
+        rows = self._all(
+            f"SELECT {_EVENT_COLUMNS} WHERE i.position > ? ORDER BY i.position LIMIT ?",
+            (after, limit),
+        )
+        return [_event_row(row) for row in rows]
+
+    def row_by_event_id(self, event_id: UUID) -> EventRow | None:
+        rows = self._all(f"SELECT {_EVENT_COLUMNS} WHERE i.event_id = ?", (event_id.hex,))
+        return _event_row(rows[0]) if rows else None
+
+    def row_by_position(self, position: int) -> EventRow | None:
+        rows = self._all(f"SELECT {_EVENT_COLUMNS} WHERE i.position = ?", (position,))
+        return _event_row(rows[0]) if rows else None
+
+    def idempotent_write(self, scope: IdempotencyScope) -> IdempotencyRow | None:
+        rows = self._all(
+            f"SELECT request_hash, event_id FROM {IDEMPOTENCY_TABLE} "
+            "WHERE api_key_id = ? AND method = ? AND path = ? AND idempotency_key = ?",
+            (scope.api_key_id, scope.method, scope.path, scope.key),
+        )
+        if not rows:
+            return None
+        return IdempotencyRow(scope=scope, request_hash=rows[0][0], event_id=UUID(rows[0][1]))
+
+
+class SQLiteKeyQueries(_Reader):
+    _COLUMNS = "key_id, name, role, secret_hash, created_at_us, revoked_at_us"
+
+    def insert_key(self, row: ApiKeyRow) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT INTO {API_KEYS_TABLE} ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    row.key_id,
+                    row.name,
+                    row.role,
+                    row.secret_hash,
+                    row.created_at_us,
+                    row.revoked_at_us,
+                ),
+            )
+
+    def list_keys(self) -> list[ApiKeyRow]:
+        rows = self._all(f"SELECT {self._COLUMNS} FROM {API_KEYS_TABLE} ORDER BY created_at_us")
+        return [ApiKeyRow(*row) for row in rows]
+
+    def find_key(self, key_id: str) -> ApiKeyRow | None:
+        rows = self._all(
+            f"SELECT {self._COLUMNS} FROM {API_KEYS_TABLE} WHERE key_id = ?", (key_id,)
+        )
+        return ApiKeyRow(*rows[0]) if rows else None
+
+    def revoke_key(self, key_id: str, revoked_at_us: int) -> bool:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"UPDATE {API_KEYS_TABLE} SET revoked_at_us = ? "
+                "WHERE key_id = ? AND revoked_at_us IS NULL",
+                (revoked_at_us, key_id),
+            )
+            return bool(c.sqlite_cursor.rowcount == 1)
