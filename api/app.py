@@ -1,0 +1,55 @@
+"""The FastAPI application: routes, problem handlers and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+
+from api.openapi import install_openapi
+from api.problems import install_problem_handlers
+from api.routes import claims, events, health, problems
+from factledger.service import LedgerService
+from factledger.settings import Settings
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """
+An event-sourced, bitemporal fact-checking ledger.
+
+Claims, rebuttals, evidence and verifications are appended as immutable
+events. A claim's verdict is always derived from its events, so any past
+state can be asked for: `as_of` (what the ledger said at a system time) and
+`valid_at` (what was known about the world at a world time).
+
+Writes need `Authorization: Bearer <api key>`; errors are
+`application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings | None = None, service: LedgerService | None = None) -> FastAPI:
+    """The API over `service`, or over a service opened from `settings` at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = service or LedgerService(settings or Settings())
+        app.state.service = opened
+        try:
+            yield
+        finally:
+            if service is None:
+                opened.close()
+
+    app = FastAPI(
+        title="Factledger",
+        version=version("factledger"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    for module in (claims, events, health, problems):
+        app.include_router(module.router)
+    install_openapi(app)
+    return app

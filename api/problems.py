@@ -1,0 +1,231 @@
+"""Every error answer is an RFC 9457 problem, mapped here and nowhere else.
+
+Routes never catch broad exceptions: the ledger's error tree, request
+validation, unknown routes and database outages all arrive here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any, Final
+
+from eventsourcing.persistence import ConnectionUnavailableError, InterfaceError, OperationalError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidRequest,
+    LedgerError,
+    NotFound,
+    PreconditionFailed,
+    Unavailable,
+)
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "PROBLEM_KINDS",
+    "FieldError",
+    "Problem",
+    "ProblemError",
+    "install_problem_handlers",
+    "problem_response",
+]
+
+PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
+# Relative to the API: `GET /problems/{slug}` describes each kind of problem.
+PROBLEM_BASE: Final = "/problems/"
+
+log = logging.getLogger("factledger.api")
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where the error is: a dotted path in the body, or a parameter.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail."""
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(
+        default=None, description="For validation problems: each field that is wrong, and why."
+    )
+
+
+class ProblemError(Exception):
+    """Raised by the API layer itself (access, body limits) to answer with a problem."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = headers or {}
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    errors: Sequence[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [error.model_dump() for error in errors]
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)
+
+
+def _slug_of(error_class: type[LedgerError]) -> str:
+    name = error_class.__name__
+    return "".join(f"-{ch.lower()}" if ch.isupper() else ch for ch in name).lstrip("-")
+
+
+def _slug(error: LedgerError) -> str:
+    return _slug_of(type(error))
+
+
+def _ledger_error_classes(root: type[LedgerError]) -> list[type[LedgerError]]:
+    found = [root]
+    for subclass in root.__subclasses__():
+        found.extend(_ledger_error_classes(subclass))
+    return found
+
+
+PROBLEM_KINDS: Final[dict[str, str]] = {
+    "unauthorized": "The request has no valid API key (missing, unknown, revoked or malformed).",
+    "forbidden": "The API key's role is too small for this request.",
+    "content-too-large": "The body is over 64 KiB.",
+    "unsupported-media-type": "The body is not application/json in UTF-8.",
+    "invalid-json": "The body does not parse as JSON.",
+    "invalid-request": "The request's shape is wrong: fields, limits, ids or times; see errors.",
+    "database-unavailable": "The database cannot be reached; nothing was changed.",
+    "internal-error": "The server failed. This is a bug; please report it.",
+    "not-found": "No such path.",
+    "method-not-allowed": "The path does not take this method.",
+    **{
+        _slug_of(error_class): " ".join((error_class.__doc__ or "").split())
+        for error_class in _ledger_error_classes(LedgerError)[1:]
+    },
+}
+"""Every kind of problem the API answers with, by the slug of its `type`."""
+
+
+def _ledger_error(error: LedgerError) -> JSONResponse:
+    slug = _slug(error)
+    match error:
+        case AccessDenied():
+            return problem_response(403, slug, error.detail)
+        case InvalidRequest():
+            errors = [FieldError(field=error.field, message=error.detail)] if error.field else []
+            return problem_response(422, slug, error.detail, errors=errors)
+        case NotFound():
+            return problem_response(404, slug, error.detail)
+        case PreconditionFailed():
+            return problem_response(412, slug, error.detail)
+        case Conflict():
+            return problem_response(409, slug, error.detail)
+        case Unavailable():
+            return problem_response(
+                503, slug, error.detail, headers={"Retry-After": str(error.retry_after)}
+            )
+    log.error("unmapped ledger error %r", error)
+    return problem_response(500, "internal-error", "The server failed; this is a bug.")
+
+
+def field_errors(errors: Sequence[Any], *, drop_prefix: int = 0) -> list[FieldError]:
+    """Pydantic's error list as (field, message) pairs."""
+    result = []
+    for error in errors:
+        location = [str(part) for part in error["loc"][drop_prefix:]]
+        message = error["msg"].removeprefix("Value error, ")
+        result.append(FieldError(field=".".join(location) or "body", message=message))
+    return result
+
+
+def _request_validation(error: RequestValidationError) -> JSONResponse:
+    # FastAPI locations start with where the value came from: path, query, header, body.
+    errors = field_errors(error.errors(), drop_prefix=1)
+    return problem_response(
+        422, "invalid-request", "The request is not valid; see errors.", errors=errors
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ProblemError)
+        return problem_response(
+            error.status, error.slug, error.detail, errors=error.errors, headers=error.headers
+        )
+
+    async def on_ledger_error(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, LedgerError)
+        return _ledger_error(error)
+
+    async def on_request_validation(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return _request_validation(error)
+
+    async def on_body_validation(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ValidationError)
+        return problem_response(
+            422,
+            "invalid-request",
+            "The request body is not valid; see errors.",
+            errors=field_errors(error.errors()),
+        )
+
+    async def on_http_error(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        slug = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
+        detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).description
+        return problem_response(
+            error.status_code, slug, detail, headers=dict(error.headers or {})
+        )
+
+    async def on_database_down(_: Request, error: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", error)
+        return problem_response(
+            503,
+            "database-unavailable",
+            "The database cannot be reached right now; nothing was changed. Retry shortly.",
+            headers={"Retry-After": "2"},
+        )
+
+    async def on_bug(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=error)
+        return problem_response(500, "internal-error", "The server failed; this is a bug.")
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(LedgerError, on_ledger_error)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(ValidationError, on_body_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for database_error in (OperationalError, InterfaceError, ConnectionUnavailableError):
+        app.add_exception_handler(database_error, on_database_down)
+    app.add_exception_handler(Exception, on_bug)

@@ -1,0 +1,172 @@
+"""The `factledger` command line (SPEC §7). Every command reads
+`FACTLEDGER_DATABASE_URL`; errors are one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import click
+import uvicorn
+from pydantic import ValidationError
+
+from factledger.keys import KeyNotFound
+from factledger.seeding import load_seeds, seed_ledger
+from factledger.service import LedgerService
+from factledger.settings import Settings
+from ledger.access import Role
+from ledger.errors import LedgerError
+from ledger.times import format_instant, from_micros
+from storage.database import InvalidDatabaseUrl
+
+__all__ = ["main"]
+
+
+class CommandError(click.ClickException):
+    """A failure to report as one line on standard error."""
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"FACTLEDGER_{str(e['loc'][0]).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise CommandError(problems) from None
+
+
+@contextmanager
+def _service(settings: Settings | None = None) -> Iterator[LedgerService]:
+    settings = settings or _settings()
+    try:
+        service = LedgerService(settings)
+    except Exception as error:
+        raise CommandError(
+            f"cannot open the ledger at {settings.database.display}: {_one_line(error)}"
+        ) from None
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Factledger: an event-sourced, bitemporal fact-checking ledger."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API (creates the schema on an empty database)."""
+    settings = _settings()
+    # Create the schema once, before any worker starts.
+    with _service(settings) as service:
+        head = service.store.event_log.head_position()
+    click.echo(
+        f"Factledger on {settings.database.display} (position {head}): "
+        f"http://{host}:{port}/docs",
+        err=True,
+    )
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@cli.command()
+def seed() -> None:
+    """Load the seeds shipped with Factledger, idempotently."""
+    try:
+        seeds = load_seeds()
+    except (OSError, ValueError) as error:
+        raise CommandError(f"the shipped seeds cannot be read: {_one_line(error)}") from None
+    total = sum(1 + len(entry.rebuttals) for seeds_file in seeds for entry in seeds_file.claims)
+    with _service() as service:
+        try:
+            with click.progressbar(length=total, label="Seeding", file=sys.stderr) as bar:
+                report = seed_ledger(
+                    service.writes, seeds, on_write=lambda _key, _written: bar.update(1)
+                )
+        except LedgerError as error:
+            raise CommandError(f"seeding stopped: {error.detail}") from None
+    click.echo(
+        f"Seeded {service.settings.database.display}: {report.appended} events appended, "
+        f"{report.already_there} already there."
+    )
+
+
+@cli.group()
+def keys() -> None:
+    """Manage API keys."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who the key is for; shown as the actor's name.")
+@click.option(
+    "--role", required=True, type=click.Choice([role.value for role in Role]), help="Its rights."
+)
+def create_key(name: str, role: str) -> None:
+    """Make a key; it is printed once, alone on the last line."""
+    if not name.strip() or len(name) > 200 or "\x00" in name:
+        raise CommandError("--name must be 1 to 200 characters")
+    with _service() as service:
+        issued = service.keys.create(name, Role(role))
+    click.echo(f"Created key {issued.key_id} ({issued.role}) for {issued.name}.", err=True)
+    click.echo("Keep it now: it is shown only once.", err=True)
+    click.echo(issued.secret)
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """List the keys (never their secrets)."""
+    with _service() as service:
+        rows = service.keys.list()
+    if not rows:
+        click.echo("No keys.")
+        return
+    click.echo(f"{'ID':<14}{'ROLE':<13}{'CREATED':<29}{'REVOKED':<29}NAME")
+    for row in rows:
+        created = format_instant(from_micros(row.created_at_us))
+        revoked = format_instant(from_micros(row.revoked_at_us)) if row.revoked_at_us else "-"
+        click.echo(f"{row.key_id:<14}{row.role:<13}{created:<29}{revoked:<29}{row.name}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def revoke_key(key_id: str) -> None:
+    """Revoke a key: it stops working at once."""
+    with _service() as service:
+        try:
+            service.keys.revoke(key_id)
+        except KeyNotFound as error:
+            raise CommandError(str(error)) from None
+    click.echo(f"Revoked {key_id} at {format_instant(datetime.now().astimezone())}.")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cli(standalone_mode=True)
+    except InvalidDatabaseUrl as error:
+        click.echo(f"error: FACTLEDGER_DATABASE_URL: {error}", err=True)
+        sys.exit(2)
