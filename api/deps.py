@@ -245,7 +245,7 @@ def _write_conditions(
         str | None,
         Header(
             alias="Idempotency-Key",
-            description="1–255 printable ASCII characters; a retry with the same key and body "
+            description="1 to 255 printable ASCII characters; a retry with the same key and body "
             "gets the first answer again and appends nothing.",
         ),
     ] = None,
@@ -255,7 +255,9 @@ def _write_conditions(
             422,
             "invalid-request",
             "Idempotency-Key must be 1 to 255 printable ASCII characters.",
-            errors=[FieldError(field="Idempotency-Key", message="1–255 printable ASCII characters")],
+            errors=[
+                FieldError(field="Idempotency-Key", message="1 to 255 printable ASCII characters")
+            ],
         )
     return WriteConditions(
         if_match=_parse_if_match(if_match) if if_match is not None else None,

@@ -41,9 +41,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "description": HTTPStatus(status).phrase,
-            "content": {
-                PROBLEM_CONTENT_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}
-            },
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}},
         }
         for status in statuses
     }
@@ -66,7 +64,8 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
             )
             components = document.setdefault("components", {}).setdefault("schemas", {})
-            for model in (Problem, *_BODY_MODELS.values()):
+            models: list[type[BaseModel]] = [Problem, *_BODY_MODELS.values()]
+            for model in models:
                 _add_schemas(components, model)
             # FastAPI's own 422 schema is not what this API answers with.
             components.pop("HTTPValidationError", None)

@@ -203,10 +203,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http_error(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         slug = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
-        detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).description
-        return problem_response(
-            error.status_code, slug, detail, headers=dict(error.headers or {})
+        detail = (
+            error.detail
+            if isinstance(error.detail, str)
+            else HTTPStatus(error.status_code).description
         )
+        return problem_response(error.status_code, slug, detail, headers=dict(error.headers or {}))
 
     async def on_database_down(_: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", error)

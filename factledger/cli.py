@@ -48,7 +48,7 @@ def _service(settings: Settings | None = None) -> Iterator[LedgerService]:
     settings = settings or _settings()
     try:
         service = LedgerService(settings)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 (any failure to open is reported as one line)
         raise CommandError(
             f"cannot open the ledger at {settings.database.display}: {_one_line(error)}"
         ) from None
@@ -79,8 +79,7 @@ def serve(host: str, port: int, workers: int) -> None:
     with _service(settings) as service:
         head = service.store.event_log.head_position()
     click.echo(
-        f"Factledger on {settings.database.display} (position {head}): "
-        f"http://{host}:{port}/docs",
+        f"Factledger on {settings.database.display} (position {head}): http://{host}:{port}/docs",
         err=True,
     )
     uvicorn.run(

@@ -44,7 +44,7 @@ class SeedRebuttal(RebuttalFiling):
 class SeedEntry(FrozenModel):
     key: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9-]+$")
     claim: SeedClaim
-    rebuttals: list[SeedRebuttal] = []
+    rebuttals: tuple[SeedRebuttal, ...] = ()
 
 
 class SeedFile(BaseModel):
@@ -83,52 +83,73 @@ def seed_ledger(
     on_write: Callable[[str, Written], None] = lambda _key, _written: None,
 ) -> SeedReport:
     report = SeedReport()
-    for key, path, document, write in _writes(writes, seeds):
-        written = write(_request(path, key, document))
+    for seed_write in _writes(writes, seeds):
+        written = seed_write.write(_request(seed_write.path, seed_write.key, seed_write.document))
         if written.replayed:
             report.already_there += 1
         else:
             report.appended += 1
-        on_write(key, written)
+        on_write(seed_write.key, written)
     return report
 
 
 Write = Callable[[WriteRequest], Written]
 
 
-def _writes(
-    writes: LedgerWrites, seeds: list[SeedFile]
-) -> Iterator[tuple[str, str, dict[str, Any], Write]]:
-    """(idempotency key, path, body, write) of every write the seeds ask for, in order."""
+@dataclass(frozen=True)
+class _SeedWrite:
+    key: str
+    """The Idempotency-Key of the write."""
+    path: str
+    """The API path the same write would be posted to: the key's scope."""
+    document: dict[str, Any]
+    write: Write
+
+
+def _writes(writes: LedgerWrites, seeds: list[SeedFile]) -> Iterator[_SeedWrite]:
+    """Every write the seeds ask for, in order."""
     for seeds_file in seeds:
         for entry in seeds_file.claims:
             claim_id = seed_claim_id(entry.key)
-            claim = entry.claim
-            yield (
-                f"seed:{entry.key}",
-                "/claims",
-                claim.model_dump(mode="json", exclude_none=True),
-                lambda request, claim=claim, claim_id=claim_id: writes.register_claim(
-                    ClaimRegistration.model_validate(claim.model_dump(exclude={"occurred_at"})),
-                    claim_id=claim_id,
-                    occurred_at=claim.occurred_at,
-                    request=request,
-                ),
+            yield _SeedWrite(
+                key=f"seed:{entry.key}",
+                path="/claims",
+                document=entry.claim.model_dump(mode="json", exclude_none=True),
+                write=_registration(writes, claim_id, entry.claim),
             )
             for rebuttal in entry.rebuttals:
-                yield (
-                    f"seed:{entry.key}:{rebuttal.key}",
-                    f"/claims/{claim_id}/rebuttals",
-                    rebuttal.model_dump(mode="json", exclude_none=True),
-                    lambda request, rebuttal=rebuttal, claim_id=claim_id: writes.file_rebuttal(
-                        claim_id,
-                        RebuttalFiling.model_validate(
-                            rebuttal.model_dump(exclude={"occurred_at", "key"})
-                        ),
-                        occurred_at=rebuttal.occurred_at,
-                        request=request,
-                    ),
+                yield _SeedWrite(
+                    key=f"seed:{entry.key}:{rebuttal.key}",
+                    path=f"/claims/{claim_id}/rebuttals",
+                    document=rebuttal.model_dump(mode="json", exclude_none=True),
+                    write=_rebuttal(writes, claim_id, rebuttal),
                 )
+
+
+def _registration(writes: LedgerWrites, claim_id: UUID, claim: SeedClaim) -> Write:
+    registration = ClaimRegistration.model_validate(
+        claim.model_dump(exclude={"occurred_at"}, exclude_none=True)
+    )
+
+    def write(request: WriteRequest) -> Written:
+        return writes.register_claim(
+            registration, claim_id=claim_id, occurred_at=claim.occurred_at, request=request
+        )
+
+    return write
+
+
+def _rebuttal(writes: LedgerWrites, claim_id: UUID, rebuttal: SeedRebuttal) -> Write:
+    filing = RebuttalFiling.model_validate(
+        rebuttal.model_dump(exclude={"occurred_at", "key"}, exclude_none=True)
+    )
+
+    def write(request: WriteRequest) -> Written:
+        return writes.file_rebuttal(
+            claim_id, filing, occurred_at=rebuttal.occurred_at, request=request
+        )
+
+    return write
 
 
 def _request(path: str, key: str, document: dict[str, Any]) -> WriteRequest:

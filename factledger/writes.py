@@ -317,7 +317,7 @@ class LedgerWrites:
 
     def _load(self, claim_id: UUID) -> Claim:
         try:
-            claim = self.store.repository.get(claim_id)
+            claim: object = self.store.repository.get(claim_id)
         except AggregateNotFoundError:
             raise ClaimNotFound(claim_id) from None
         assert isinstance(claim, Claim)

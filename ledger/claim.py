@@ -47,10 +47,21 @@ from ledger.payloads import (
 )
 from ledger.times import Instant, format_instant
 
-__all__ = ["MAX_CLOCK_SKEW", "Claim", "ClaimEvent", "ItemKind", "resolve_occurred_at"]
+__all__ = ["MAX_CLOCK_SKEW", "Claim", "ClaimEvent", "EventData", "ItemKind", "resolve_occurred_at"]
+
+EventData = (
+    ClaimRegisteredData
+    | ClaimAmendedData
+    | EvidenceAttachedData
+    | EvidenceWithdrawnData
+    | RebuttalFiledData
+    | RebuttalWithdrawnData
+    | VerificationRecordedData
+    | VerificationRetractedData
+)
+"""The `data` of an event: each event type narrows it to its own payload."""
 
 MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
-
 
 
 class ItemKind(StrEnum):
@@ -98,6 +109,7 @@ class ClaimEvent(BaseModel, CanMutateAggregate[UUID]):
     event_id: UUID
     occurred_at: Instant
     actor: Actor
+    data: EventData
     data_salt: str
 
 
@@ -207,9 +219,7 @@ class Claim(BaseAggregate[UUID]):
         data = EvidenceWithdrawnData(reason=withdrawal.reason, evidence_id=evidence_id)
         self._evidence_withdrawn(uuid4(), occurred_at, actor, data, _new_salt())
 
-    def file_rebuttal(
-        self, filing: RebuttalFiling, *, occurred_at: datetime, actor: Actor
-    ) -> UUID:
+    def file_rebuttal(self, filing: RebuttalFiling, *, occurred_at: datetime, actor: Actor) -> UUID:
         self.check_not_before_registration(occurred_at)
         rebuttal_id = uuid4()
         data = RebuttalFiledData(**filing.model_dump(), rebuttal_id=rebuttal_id)

@@ -23,8 +23,12 @@ class Envelope(BaseModel):
     version: int = Field(description="The claim's event count, from 1, without gaps.")
     position: int = Field(description="The event's place in the whole ledger; only grows.")
     type: str = Field(examples=["RebuttalFiled"])
-    occurred_at: str = Field(description="When it happened in the world.", json_schema_extra={"format": "date-time"})
-    recorded_at: str = Field(description="When the ledger accepted it.", json_schema_extra={"format": "date-time"})
+    occurred_at: str = Field(
+        description="When it happened in the world.", json_schema_extra={"format": "date-time"}
+    )
+    recorded_at: str = Field(
+        description="When the ledger accepted it.", json_schema_extra={"format": "date-time"}
+    )
     actor: dict[str, Any] = Field(description="The authenticated caller: id, name, role.")
     data: dict[str, Any] = Field(description="The type's fields, as written.")
     data_salt: str = Field(description="Hex of the 16 random bytes salting the data hash.")

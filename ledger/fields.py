@@ -82,7 +82,9 @@ def _check_unique(tags: list[str]) -> list[str]:
     return tags
 
 
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_check_text)]
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_check_text)
+]
 """Names, outlets and titles."""
 
 LongText = Annotated[

@@ -49,9 +49,7 @@ def parse_instant(text: object) -> datetime:
         raise InvalidTime("a time must be an RFC 3339 string with an offset")
     match = _RFC3339.fullmatch(text)
     if match is None:
-        raise InvalidTime(
-            "a time must be RFC 3339 with an offset, such as 2023-01-13T09:00:00Z"
-        )
+        raise InvalidTime("a time must be RFC 3339 with an offset, such as 2023-01-13T09:00:00Z")
     fraction = (match["fraction"] or "")[:6].ljust(6, "0")
     offset = match["offset"].upper()
     offset = "+00:00" if offset == "Z" else offset

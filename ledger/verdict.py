@@ -250,13 +250,17 @@ class _Folder:
                 self.tags = list(data.tags) if data.tags is not None else self.tags
                 return data.reason
             case EvidenceAttachedData() as data:
-                self.evidence[data.evidence_id] = CountingEvidence.model_validate(_with_provenance(data, recorded))
+                self.evidence[data.evidence_id] = CountingEvidence.model_validate(
+                    _with_provenance(data, recorded)
+                )
                 return data.excerpt
             case EvidenceWithdrawnData() as data:
                 self.evidence.pop(data.evidence_id, None)
                 return data.reason
             case RebuttalFiledData() as data:
-                self.rebuttals[data.rebuttal_id] = CountingRebuttal.model_validate(_with_provenance(data, recorded))
+                self.rebuttals[data.rebuttal_id] = CountingRebuttal.model_validate(
+                    _with_provenance(data, recorded)
+                )
                 return data.statement
             case RebuttalWithdrawnData() as data:
                 self.rebuttals.pop(data.rebuttal_id, None)

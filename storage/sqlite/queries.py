@@ -9,14 +9,26 @@ from uuid import UUID
 from eventsourcing.sqlite import SQLiteDatastore
 
 from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
-from storage.sqlite.recorder import API_KEYS_TABLE, EVENTS_TABLE, IDEMPOTENCY_TABLE, INDEX_TABLE
 
 __all__ = ["SQLiteEventQueries", "SQLiteKeyQueries"]
 
-_EVENT_COLUMNS = (
-    "i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us "
-    f"FROM {INDEX_TABLE} i JOIN {EVENTS_TABLE} e ON e.notification_id = i.position"
-)
+# Every event query reads the same columns from the index joined to the events.
+_CLAIM_ROWS = """
+    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
+    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
+    WHERE i.claim_id = ? AND i.recorded_at_us <= ? ORDER BY i.version"""
+_ROWS_AFTER = """
+    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
+    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
+    WHERE i.position > ? ORDER BY i.position LIMIT ?"""
+_ROW_BY_EVENT_ID = """
+    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
+    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
+    WHERE i.event_id = ?"""
+_ROW_BY_POSITION = """
+    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
+    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
+    WHERE i.position = ?"""
 
 
 def _event_row(row: sqlite3.Row) -> EventRow:
@@ -47,36 +59,35 @@ class SQLiteEventQueries(_Reader):
 
     def head(self) -> tuple[int, int] | None:
         rows = self._all(
-            f"SELECT position, recorded_at_us FROM {INDEX_TABLE} ORDER BY position DESC LIMIT 1"
+            "SELECT position, recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1"
         )
         return (rows[0][0], rows[0][1]) if rows else None
 
     def claim_rows(self, claim_id: UUID, recorded_until_us: int) -> list[EventRow]:
         rows = self._all(
-            f"SELECT {_EVENT_COLUMNS} WHERE i.claim_id = ? AND i.recorded_at_us <= ? "
-            "ORDER BY i.version",
+            _CLAIM_ROWS,
             (claim_id.hex, recorded_until_us),
         )
         return [_event_row(row) for row in rows]
 
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         rows = self._all(
-            f"SELECT {_EVENT_COLUMNS} WHERE i.position > ? ORDER BY i.position LIMIT ?",
+            _ROWS_AFTER,
             (after, limit),
         )
         return [_event_row(row) for row in rows]
 
     def row_by_event_id(self, event_id: UUID) -> EventRow | None:
-        rows = self._all(f"SELECT {_EVENT_COLUMNS} WHERE i.event_id = ?", (event_id.hex,))
+        rows = self._all(_ROW_BY_EVENT_ID, (event_id.hex,))
         return _event_row(rows[0]) if rows else None
 
     def row_by_position(self, position: int) -> EventRow | None:
-        rows = self._all(f"SELECT {_EVENT_COLUMNS} WHERE i.position = ?", (position,))
+        rows = self._all(_ROW_BY_POSITION, (position,))
         return _event_row(rows[0]) if rows else None
 
     def idempotent_write(self, scope: IdempotencyScope) -> IdempotencyRow | None:
         rows = self._all(
-            f"SELECT request_hash, event_id FROM {IDEMPOTENCY_TABLE} "
+            "SELECT request_hash, event_id FROM ledger_idempotency "
             "WHERE api_key_id = ? AND method = ? AND path = ? AND idempotency_key = ?",
             (scope.api_key_id, scope.method, scope.path, scope.key),
         )
@@ -86,12 +97,11 @@ class SQLiteEventQueries(_Reader):
 
 
 class SQLiteKeyQueries(_Reader):
-    _COLUMNS = "key_id, name, role, secret_hash, created_at_us, revoked_at_us"
-
     def insert_key(self, row: ApiKeyRow) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                f"INSERT INTO {API_KEYS_TABLE} ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO api_keys (key_id, name, role, secret_hash, created_at_us, "
+                "revoked_at_us) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     row.key_id,
                     row.name,
@@ -103,20 +113,24 @@ class SQLiteKeyQueries(_Reader):
             )
 
     def list_keys(self) -> list[ApiKeyRow]:
-        rows = self._all(f"SELECT {self._COLUMNS} FROM {API_KEYS_TABLE} ORDER BY created_at_us")
+        rows = self._all(
+            "SELECT key_id, name, role, secret_hash, created_at_us, revoked_at_us FROM api_keys "
+            "ORDER BY created_at_us"
+        )
         return [ApiKeyRow(*row) for row in rows]
 
     def find_key(self, key_id: str) -> ApiKeyRow | None:
         rows = self._all(
-            f"SELECT {self._COLUMNS} FROM {API_KEYS_TABLE} WHERE key_id = ?", (key_id,)
+            "SELECT key_id, name, role, secret_hash, created_at_us, revoked_at_us FROM api_keys "
+            "WHERE key_id = ?",
+            (key_id,),
         )
         return ApiKeyRow(*rows[0]) if rows else None
 
     def revoke_key(self, key_id: str, revoked_at_us: int) -> bool:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                f"UPDATE {API_KEYS_TABLE} SET revoked_at_us = ? "
-                "WHERE key_id = ? AND revoked_at_us IS NULL",
+                "UPDATE api_keys SET revoked_at_us = ? WHERE key_id = ? AND revoked_at_us IS NULL",
                 (revoked_at_us, key_id),
             )
             return bool(c.sqlite_cursor.rowcount == 1)

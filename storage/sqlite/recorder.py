@@ -27,19 +27,16 @@ from storage.rows import IdempotencyRow, index_entries
 __all__ = ["SQLiteLedgerRecorder"]
 
 EVENTS_TABLE = "stored_events"
-INDEX_TABLE = "ledger_event_index"
-IDEMPOTENCY_TABLE = "ledger_idempotency"
-API_KEYS_TABLE = "api_keys"
 
 _CREATE_STATEMENTS = [
-    f"""CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (
+    """CREATE TABLE IF NOT EXISTS stored_events (
         notification_id INTEGER PRIMARY KEY AUTOINCREMENT,
         originator_id TEXT NOT NULL,
         originator_version INTEGER NOT NULL,
         topic TEXT NOT NULL,
         state BLOB NOT NULL,
         UNIQUE (originator_id, originator_version))""",
-    f"""CREATE TABLE IF NOT EXISTS {INDEX_TABLE} (
+    """CREATE TABLE IF NOT EXISTS ledger_event_index (
         position INTEGER PRIMARY KEY,
         event_id TEXT NOT NULL UNIQUE,
         claim_id TEXT NOT NULL,
@@ -47,7 +44,7 @@ _CREATE_STATEMENTS = [
         occurred_at_us INTEGER NOT NULL,
         recorded_at_us INTEGER NOT NULL,
         UNIQUE (claim_id, version))""",
-    f"""CREATE TABLE IF NOT EXISTS {IDEMPOTENCY_TABLE} (
+    """CREATE TABLE IF NOT EXISTS ledger_idempotency (
         api_key_id TEXT NOT NULL,
         method TEXT NOT NULL,
         path TEXT NOT NULL,
@@ -56,7 +53,7 @@ _CREATE_STATEMENTS = [
         event_id TEXT NOT NULL,
         created_at_us INTEGER NOT NULL,
         PRIMARY KEY (api_key_id, method, path, idempotency_key))""",
-    f"""CREATE TABLE IF NOT EXISTS {API_KEYS_TABLE} (
+    """CREATE TABLE IF NOT EXISTS api_keys (
         key_id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         role TEXT NOT NULL,
@@ -70,7 +67,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE) -> None:
         super().__init__(datastore, events_table_name)
         self.insert_events_statement = (
-            f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state) "
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
             "VALUES (?, ?, ?, ?)"
         )
 
@@ -87,7 +84,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         if idempotency is not None:
             scope = idempotency.scope
             c.execute(
-                f"INSERT INTO {IDEMPOTENCY_TABLE} (api_key_id, method, path, idempotency_key, "
+                "INSERT INTO ledger_idempotency (api_key_id, method, path, idempotency_key, "
                 "request_hash, event_id, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     scope.api_key_id,
@@ -101,11 +98,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             )
         # The write lock is held from the first insert above until commit, so
         # no other transaction can record between this read and our rows.
-        c.execute(f"SELECT recorded_at_us FROM {INDEX_TABLE} ORDER BY position DESC LIMIT 1")
+        c.execute("SELECT recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1")
         last = c.fetchone()
         recorded_at_us = max(time.time_ns() // 1000, (last[0] + 1) if last else 0)
         c.executemany(
-            f"INSERT INTO {INDEX_TABLE} (position, event_id, claim_id, version, "
+            "INSERT INTO ledger_event_index (position, event_id, claim_id, version, "
             "occurred_at_us, recorded_at_us) VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (
