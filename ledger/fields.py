@@ -7,6 +7,7 @@ written, because the proofs hash it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -25,17 +26,19 @@ __all__ = [
 
 MAX_URL_LENGTH = 2048
 
-# RFC 5646 well-formed language tags (grandfathered irregular tags aside).
+# RFC 5646 well-formed language tags, ASCII only; a primary language subtag of
+# 4 to 8 letters is well-formed but none is registered, so it is refused.
 _BCP47 = re.compile(
     r"(?:"
-    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"  # language, extlang
+    r"[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}"  # language, extlang
     r"(?:-[A-Za-z]{4})?"  # script
     r"(?:-(?:[A-Za-z]{2}|\d{3}))?"  # region
     r"(?:-(?:[A-Za-z\d]{5,8}|\d[A-Za-z\d]{3}))*"  # variants
     r"(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z\d]{2,8})+)*"  # extensions
     r"(?:-[Xx](?:-[A-Za-z\d]{1,8})+)?"  # private use
     r"|[Xx](?:-[A-Za-z\d]{1,8})+"  # private use only
-    r")"
+    r")",
+    re.ASCII,
 )
 
 
@@ -58,7 +61,7 @@ def _check_text(value: str) -> str:
 
 
 def _check_url(value: str) -> str:
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
         raise ValueError("must not contain spaces or control characters")
     try:
         parts = urlsplit(value)

@@ -31,7 +31,8 @@ _RFC3339 = re.compile(
     r"[Tt ]"
     r"(?P<time>\d{2}:\d{2}:\d{2})"
     r"(?:\.(?P<fraction>\d+))?"
-    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})"
+    r"(?P<offset>[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
+    re.ASCII,
 )
 
 
@@ -65,7 +66,7 @@ def format_instant(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("the ledger only writes aware datetimes")
     utc = instant.astimezone(UTC)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond:06d}Z"
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{utc.microsecond:06d}Z"
 
 
 def to_micros(instant: datetime) -> int:
@@ -86,7 +87,10 @@ def _coerce_instant(value: object) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise InvalidTime("a time needs an offset")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise InvalidTime("the time lies outside the years 1 to 9999 in UTC") from None
     return parse_instant(value)
 
 

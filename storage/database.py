@@ -122,6 +122,6 @@ class Database:
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "15",
             "POSTGRES_PRE_PING": "y",
-            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": "5",
             "APPLICATION_RECORDER_TOPIC": "storage.postgres.recorder:PostgresLedgerRecorder",
         }

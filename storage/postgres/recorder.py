@@ -8,8 +8,14 @@ database's clock (one clock for every host) and always later than every
 `recorded_at` already committed: it therefore grows with the position, and
 once an event is visible no earlier `recorded_at` can appear.
 
-The idempotency row is written before the lock: a racing duplicate waits on
-its unique key until the first commits, then fails instead of appending.
+The idempotency row is written first, before the lock: a racing duplicate
+waits on its unique key until the first commits, then fails with an
+IntegrityError instead of appending.
+
+`insert_events` is the library's sequence without its pipeline, so that a
+constraint violation always surfaces as the IntegrityError it is (in a
+pipeline it may surface as "pipeline aborted", which the library would then
+retry as a broken connection), and with a retry for broken connections only.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from typing import Any, Final
+from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -27,6 +35,8 @@ from psycopg.sql import SQL, Composed, Identifier
 from storage.rows import IdempotencyRow, index_entries
 
 __all__ = ["EVENTS_TABLE", "PostgresLedgerRecorder", "Tables"]
+
+_CONNECTION_ATTEMPTS: Final = 3
 
 EVENTS_TABLE: Final = "ledger_events"
 # Any constant works: it only has to be the same in every process of a ledger.
@@ -112,12 +122,62 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
 
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        for attempt in range(1, _CONNECTION_ATTEMPTS + 1):
+            try:
+                return self._insert_in_one_transaction(stored_events, kwargs.get("idempotency"))
+            except (InterfaceError, OperationalError) as error:
+                # Only a broken connection is worth another attempt; a lock
+                # timeout or a cancelled statement is an answer.
+                if attempt == _CONNECTION_ATTEMPTS or isinstance(
+                    error.__cause__, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled
+                ):
+                    raise
+                time.sleep(0.1 * attempt)
+        raise AssertionError("unreachable")
+
+    def _insert_in_one_transaction(
+        self, stored_events: Sequence[StoredEvent], idempotency: IdempotencyRow | None
+    ) -> list[int]:
+        entries = index_entries(stored_events)
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            if idempotency is not None:
+                self._record_idempotency(curs, idempotency, entries[-1].event_id)
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            curs.execute(
+                self.insert_events_statement,
+                (
+                    [
+                        self.construct_pg_stored_event(
+                            e.originator_id, e.originator_version, e.topic, e.state
+                        )
+                        for e in stored_events
+                    ],
+                ),
+            )
+            positions = [row["notification_id"] for row in curs.fetchall()]
+            curs.execute(
+                self._insert_index,
+                (
+                    positions,
+                    [entry.event_id for entry in entries],
+                    [entry.claim_id for entry in entries],
+                    [entry.version for entry in entries],
+                    [entry.occurred_at_us for entry in entries],
+                ),
+            )
+        return positions
+
+    def _record_idempotency(
+        self, curs: Cursor[DictRow], idempotency: IdempotencyRow, event_id: UUID
     ) -> None:
-        idempotency: IdempotencyRow | None = kwargs.get("idempotency")
-        if idempotency is None:
-            return
         scope = idempotency.scope
         curs.execute(
             self._insert_idempotency,
@@ -127,25 +187,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 scope.path,
                 scope.key,
                 idempotency.request_hash,
-                index_entries(stored_events)[-1].event_id,
+                event_id,
                 time.time_ns() // 1000,
             ),
         )
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        assert positions is not None
-        entries = index_entries(stored_events)
-        curs.execute(
-            self._insert_index,
-            (
-                list(positions),
-                [entry.event_id for entry in entries],
-                [entry.claim_id for entry in entries],
-                [entry.version for entry in entries],
-                [entry.occurred_at_us for entry in entries],
-            ),
-        )
-        return positions

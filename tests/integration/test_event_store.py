@@ -1,0 +1,177 @@
+"""The event store on both backends: envelopes, positions, times, as-of reads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from factledger.service import LedgerService
+from factledger.writes import WriteRequest, Written
+from ledger.access import Actor, Role
+from ledger.errors import ClaimAlreadyRegistered, ClaimNotFound, EventNotFound
+from ledger.payloads import (
+    ClaimRegistration,
+    Party,
+    Rating,
+    RebuttalFiling,
+    VerificationRecording,
+    Withdrawal,
+)
+from ledger.times import parse_instant, utc_now
+from ledger.verdict import Verdict
+
+EDITOR = Actor(id="editor-key", name="An editor", role=Role.EDITOR)
+
+
+def request() -> WriteRequest:
+    return WriteRequest(actor=EDITOR, received_at=utc_now())
+
+
+def register(service: LedgerService, occurred_at: str = "2023-01-13T09:00:00Z") -> Written:
+    return service.writes.register_claim(
+        ClaimRegistration(text="Soledar was taken.", claimant=Party(name="Igor Konashenkov")),
+        claim_id=None,
+        occurred_at=parse_instant(occurred_at),
+        request=request(),
+    )
+
+
+def rebut(service: LedgerService, claim_id: UUID, occurred_at: str | None = None) -> Written:
+    return service.writes.file_rebuttal(
+        claim_id,
+        RebuttalFiling(party=Party(name="Hanna Malyar"), statement="Battles continued."),
+        occurred_at=parse_instant(occurred_at) if occurred_at else None,
+        request=request(),
+    )
+
+
+def test_an_envelope_read_back_is_identical_to_the_one_returned_at_write_time(
+    service: LedgerService,
+) -> None:
+    registered = register(service).envelope
+    rebutted = rebut(service, registered.claim_id).envelope
+    log = service.store.event_log
+    assert log.by_event_id(rebutted.event_id) == rebutted
+    assert log.page(0, 10) == [registered, rebutted]
+    assert service.reads.history(registered.claim_id).envelopes == [registered, rebutted]
+
+
+def test_an_envelope_keeps_the_data_as_written_without_absent_optional_fields(
+    service: LedgerService,
+) -> None:
+    envelope = register(service).envelope
+    assert envelope.data == {"text": "Soledar was taken.", "claimant": {"name": "Igor Konashenkov"}}
+    assert envelope.type == "ClaimRegistered"
+    assert envelope.actor == {"id": "editor-key", "name": "An editor", "role": "editor"}
+    assert len(bytes.fromhex(envelope.data_salt)) == 16
+
+
+def test_versions_count_from_one_and_positions_only_grow(service: LedgerService) -> None:
+    first = register(service).envelope
+    second = register(service).envelope
+    written = [rebut(service, first.claim_id).envelope, rebut(service, second.claim_id).envelope]
+    assert [first.version, second.version] == [1, 1]
+    assert [e.version for e in written] == [2, 2]
+    positions = [e.position for e in (first, second, *written)]
+    assert positions == sorted(set(positions))
+
+
+def test_recorded_at_never_goes_back_as_positions_grow(service: LedgerService) -> None:
+    claim_id = register(service).envelope.claim_id
+    for _ in range(20):
+        rebut(service, claim_id)
+    events = service.store.event_log.page(0, 100)
+    recorded = [parse_instant(e.recorded_at) for e in events]
+    assert recorded == sorted(recorded)
+    assert len(set(recorded)) == len(recorded)
+
+
+def test_times_are_written_with_six_fractional_digits_in_utc(service: LedgerService) -> None:
+    envelope = register(service, "2023-01-13T11:00:00.1234567+02:00").envelope
+    assert envelope.occurred_at == "2023-01-13T09:00:00.123456Z"
+    assert envelope.recorded_at.endswith("Z")
+    assert len(envelope.recorded_at) == len("2026-11-25T10:00:00.123456Z")
+
+
+def test_an_answer_for_an_echoed_as_of_never_changes(service: LedgerService) -> None:
+    claim_id = register(service).envelope.claim_id
+    rebut(service, claim_id)
+    before = service.reads.state(claim_id)
+    service.writes.record_verification(
+        claim_id,
+        VerificationRecording(
+            rating=Rating.FALSE, rationale="Checked.", sources=[{"url": "https://e.org"}]
+        ),  # type: ignore[list-item]
+        occurred_at=None,
+        request=request(),
+    )
+    rebut(service, claim_id, "2023-01-13T09:30:00Z")  # back-filled in world time
+    assert service.reads.state(claim_id, as_of=before.as_of) == before
+    assert service.reads.state(claim_id).verdict is Verdict.FALSE
+
+
+def test_as_of_later_than_the_stable_time_is_answered_as_of_the_stable_time(
+    service: LedgerService,
+) -> None:
+    written = register(service).envelope
+    state = service.reads.state(written.claim_id, as_of=utc_now() + timedelta(days=1))
+    assert state.as_of == parse_instant(written.recorded_at)
+
+
+def test_a_claim_not_yet_recorded_as_of_a_time_is_not_found(service: LedgerService) -> None:
+    written = register(service).envelope
+    before = parse_instant(written.recorded_at) - timedelta(microseconds=1)
+    with pytest.raises(ClaimNotFound, match="did not exist"):
+        service.reads.state(written.claim_id, as_of=before)
+
+
+def test_an_unknown_claim_or_event_is_not_found(service: LedgerService) -> None:
+    with pytest.raises(ClaimNotFound):
+        service.reads.state(uuid4())
+    register(service)
+    with pytest.raises(ClaimNotFound):
+        service.reads.timeline(uuid4())
+    with pytest.raises(EventNotFound):
+        service.store.event_log.by_event_id(uuid4())
+
+
+def test_the_history_as_of_a_time_holds_only_what_was_recorded_by_then(
+    service: LedgerService,
+) -> None:
+    registered = register(service).envelope
+    rebutted = rebut(service, registered.claim_id).envelope
+    withdrawal = service.writes.withdraw_rebuttal(
+        registered.claim_id,
+        UUID(rebutted.data["rebuttal_id"]),
+        Withdrawal(reason="Filed in error."),
+        occurred_at=None,
+        request=request(),
+    ).envelope
+    history = service.reads.history(registered.claim_id, as_of=parse_instant(rebutted.recorded_at))
+    assert history.envelopes == [registered, rebutted]
+    assert service.reads.history(registered.claim_id).envelopes[-1] == withdrawal
+
+
+def test_the_event_feed_pages_in_position_order(service: LedgerService) -> None:
+    claim_id = register(service).envelope.claim_id
+    for _ in range(4):
+        rebut(service, claim_id)
+    log = service.store.event_log
+    first, second = log.page(0, 3), log.page(3, 3)
+    assert [e.version for e in first + second] == [1, 2, 3, 4, 5]
+    assert log.page(second[-1].position, 3) == []
+
+
+def test_a_client_chosen_claim_id_is_kept_and_taken_only_once(service: LedgerService) -> None:
+    claim_id = uuid4()
+    registration = ClaimRegistration(text="x", claimant=Party(name="y"))
+    written = service.writes.register_claim(
+        registration, claim_id=claim_id, occurred_at=None, request=request()
+    )
+    assert written.envelope.claim_id == claim_id
+    with pytest.raises(ClaimAlreadyRegistered):
+        service.writes.register_claim(
+            registration, claim_id=claim_id, occurred_at=None, request=request()
+        )
