@@ -25,7 +25,13 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FACTLEDGER_DATABASE_URL": database_url}
     return subprocess.run(
-        [FACTLEDGER, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [FACTLEDGER, *args],
+        check=False,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
