@@ -1,0 +1,19 @@
+# Each target is a thin alias for scripts/dev.py, which needs only Python 3.11+.
+PYTHON ?= python3
+
+.PHONY: run test check contract bench
+
+run:  ## set up, seed the SQLite ledger, print a key, serve on http://127.0.0.1:8000
+	$(PYTHON) scripts/dev.py run
+
+test:  ## set up, then run every test (PostgreSQL tests skip with a reason when it is down, fail under CI=true)
+	$(PYTHON) scripts/dev.py test
+
+check:  ## ruff, ruff format --check, mypy --strict
+	$(PYTHON) scripts/dev.py check
+
+contract:  ## ../shared/contract/check.py on SQLite and PostgreSQL
+	$(PYTHON) scripts/dev.py contract
+
+bench:  ## the benchmark of docs/benchmarks.md (quick: make bench ARGS=--quick)
+	.venv/bin/python bench/run.py $(ARGS)

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Set up and run Factledger with nothing but Python 3.11+.
+
+    python3 scripts/dev.py run        # .venv, seeded SQLite ledger, a key, then serve
+    python3 scripts/dev.py test [...] # .venv with the dev tools, then pytest [...]
+    python3 scripts/dev.py check      # ruff, ruff format --check, mypy --strict
+    python3 scripts/dev.py contract   # ../shared/contract/check.py on SQLite and PostgreSQL
+
+The virtual environment is `.venv` beside this project; it is (re)installed
+only when pyproject.toml changed since the last install. The `make` targets
+call this script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+CONTRACT = ROOT.parent / "shared" / "contract" / "check.py"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "FACTLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def call(*command: str | Path, env: dict[str, str] | None = None) -> None:
+    completed = subprocess.run([str(c) for c in command], cwd=ROOT, env=env, check=False)
+    if completed.returncode != 0:
+        sys.exit(completed.returncode)
+
+
+def ensure_venv(extras: str) -> None:
+    """A .venv with the project installed (editable) with `extras`."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Factledger needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        say(f"creating {VENV.relative_to(ROOT)}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / ".factledger-install"
+    installed = stamp.read_text().split() if stamp.exists() else []
+    if wanted in installed:
+        return
+    say(f"installing Factledger{extras} into {VENV.relative_to(ROOT)} (once)")
+    call(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    call(PYTHON, "-m", "pip", "install", "--quiet", "-e", f".{extras}")
+    stamp.write_text(" ".join([*installed, wanted]))
+
+
+def run() -> None:
+    ensure_venv("")
+    env = dict(os.environ)
+    env.setdefault("FACTLEDGER_DATABASE_URL", "sqlite:///./factledger.db")
+    say(f"seeding {env['FACTLEDGER_DATABASE_URL']}")
+    call(BIN / "factledger", "seed", env=env)
+    made = subprocess.run(
+        [BIN / "factledger", "keys", "create", "--name", "local editor", "--role", "editor"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        sys.exit(made.stderr.strip())
+    key = made.stdout.strip().splitlines()[-1]
+    host, port = env.get("FACTLEDGER_HOST", "127.0.0.1"), env.get("FACTLEDGER_PORT", "8000")
+    print(
+        f"\nFactledger is starting on http://{host}:{port}  (API docs: http://{host}:{port}/docs)\n"
+        f"A key to write with (role editor, shown once):\n\n    {key}\n\n"
+        f"    curl -H 'Authorization: Bearer {key}' ...\n",
+        flush=True,
+    )
+    os.chdir(ROOT)
+    os.execve(
+        BIN / "factledger",
+        [str(BIN / "factledger"), "serve", "--host", host, "--port", port],
+        env,
+    )
+
+
+def test(args: list[str]) -> None:
+    ensure_venv("[dev]")
+    call(PYTHON, "-m", "pytest", *args)
+
+
+def check() -> None:
+    ensure_venv("[dev]")
+    packages = ["ledger", "projections", "api", "storage", "factledger"]
+    call(BIN / "ruff", "check", ".")
+    call(BIN / "ruff", "format", "--check", ".")
+    call(BIN / "mypy", "--strict", *packages)
+
+
+def contract() -> None:
+    """The shared contract check, as a client would run it, on both backends."""
+    ensure_venv("")
+    if not CONTRACT.exists():
+        sys.exit(f"the contract check is not at {CONTRACT}")
+    say("contract check on SQLite")
+    call(PYTHON, CONTRACT)
+    import psycopg  # installed into the venv; imported late so `run` needs nothing else
+    from psycopg import sql
+
+    name = f"factledger_contract_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        say(f"contract check on PostgreSQL (database {name})")
+        call(PYTHON, CONTRACT, f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def main() -> None:
+    command, *args = sys.argv[1:] or ["help"]
+    if command == "run":
+        run()
+    elif command == "test":
+        test(args)
+    elif command == "check":
+        check()
+    elif command == "contract":
+        if str(PYTHON) != sys.executable:
+            ensure_venv("")
+            os.execv(PYTHON, [str(PYTHON), __file__, "contract"])
+        contract()
+    else:
+        print(__doc__)
+        sys.exit(0 if command in ("help", "-h", "--help") else 2)
+
+
+if __name__ == "__main__":
+    main()
