@@ -60,3 +60,7 @@ def test_the_seeds_hold_the_claims_the_spec_asks_for() -> None:
     kirby = entries["kirby-no-strategic-impact"].claim
     assert kirby.occurred_at == parse_instant("2023-01-12T12:00:00Z")
     assert all(entry.claim.appearance is None for entry in entries.values())
+
+
+def test_seed_claim_ids_are_stable_so_links_to_them_keep_working() -> None:
+    assert str(SOLEDAR) == "3f418f50-fa3f-517e-b313-4e3c43862b48"  # as the README's tour uses
