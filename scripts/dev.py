@@ -43,7 +43,7 @@ def call(*command: str | Path, env: dict[str, str] | None = None) -> None:
 
 def ensure_venv(extras: str) -> None:
     """A .venv with the project installed (editable) with `extras`."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script may be started by an older Python)
         sys.exit(f"Factledger needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         say(f"creating {VENV.relative_to(ROOT)}")
@@ -111,8 +111,10 @@ def contract() -> None:
         sys.exit(f"the contract check is not at {CONTRACT}")
     say("contract check on SQLite")
     call(PYTHON, CONTRACT)
-    import psycopg  # installed into the venv; imported late so `run` needs nothing else
-    from psycopg import sql
+    # Installed into the venv (this command re-executes itself there): imported
+    # here so that `run` and `test` start with nothing but the standard library.
+    import psycopg  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
 
     name = f"factledger_contract_{secrets.token_hex(4)}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
