@@ -48,15 +48,18 @@ def ensure_venv(extras: str) -> None:
     if not PYTHON.exists():
         say(f"creating {VENV.relative_to(ROOT)}")
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    project = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     stamp = VENV / ".factledger-install"
     installed = stamp.read_text().split() if stamp.exists() else []
-    if wanted in installed:
+    # Installed extras of this pyproject.toml: "" is covered by any of them.
+    if f"{project}{extras}" in installed or (
+        not extras and any(line.startswith(project) for line in installed)
+    ):
         return
     say(f"installing Factledger{extras} into {VENV.relative_to(ROOT)} (once)")
     call(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     call(PYTHON, "-m", "pip", "install", "--quiet", "-e", f".{extras}")
-    stamp.write_text(" ".join([*installed, wanted]))
+    stamp.write_text(" ".join([*installed, f"{project}{extras}"]))
 
 
 def run() -> None:
