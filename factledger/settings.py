@@ -21,9 +21,6 @@ class Settings(BaseSettings):
     reads_require_key: bool = Field(
         default=False, description="When true, reads need a key with at least the reader role."
     )
-    public_base_url: str = Field(
-        default="http://127.0.0.1:8000", description="Where the API is reachable by its users."
-    )
 
     @field_validator("database_url")
     @classmethod

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from storage.rows import IdempotencyRow, index_entries
@@ -73,6 +73,49 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return list(_CREATE_STATEMENTS)
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        # The library's version selects `rowid`, which an INTEGER PRIMARY KEY
+        # column renames; this one selects the column by its own name.
+        conditions: list[str] = []
+        params: list[int | str] = []
+        if start is not None:
+            conditions.append(
+                "notification_id >= ?" if inclusive_of_start else "notification_id > ?"
+            )
+            params.append(start)
+        if stop is not None:
+            conditions.append("notification_id <= ?")
+            params.append(stop)
+        if topics:
+            conditions.append(f"topic IN ({', '.join('?' * len(topics))})")
+            params.extend(topics)
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        # Fixed fragments only; every value is a parameter.
+        statement = (
+            "SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
+            f"FROM stored_events {where}ORDER BY notification_id LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [*params, limit])
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=self.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in c.fetchall()
+            ]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any

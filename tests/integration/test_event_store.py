@@ -175,3 +175,19 @@ def test_a_client_chosen_claim_id_is_kept_and_taken_only_once(service: LedgerSer
         service.writes.register_claim(
             registration, claim_id=claim_id, occurred_at=None, request=request()
         )
+
+
+def test_the_librarys_notification_log_reads_the_ledger_in_position_order(
+    service: LedgerService,
+) -> None:
+    claim_id = register(service).envelope.claim_id
+    rebut(service, claim_id)
+    recorder = service.store.recorder
+    notifications = recorder.select_notifications(start=None, limit=10)
+    envelopes = service.store.event_log.page(0, 10)
+    assert [n.id for n in notifications] == [e.position for e in envelopes]
+    assert recorder.max_notification_id() == envelopes[-1].position
+    after_first = recorder.select_notifications(
+        start=envelopes[0].position, limit=10, inclusive_of_start=False
+    )
+    assert [n.originator_version for n in after_first] == [2]
