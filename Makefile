@@ -1,7 +1,7 @@
 # Each target is a thin alias for scripts/dev.py, which needs only Python 3.11+.
 PYTHON ?= python3
 
-.PHONY: run test check contract bench
+.PHONY: run test check contract conformance bench
 
 run:  ## set up, seed the SQLite ledger, print a key, serve on http://127.0.0.1:8000
 	$(PYTHON) scripts/dev.py run
@@ -14,6 +14,9 @@ check:  ## ruff, ruff format --check, mypy --strict
 
 contract:  ## ../shared/contract/check.py on SQLite and PostgreSQL
 	$(PYTHON) scripts/dev.py contract
+
+conformance:  ## schemathesis drives `factledger serve` from its OpenAPI document, both backends
+	$(PYTHON) scripts/dev.py conformance
 
 bench:  ## the benchmark of docs/benchmarks.md (quick: make bench ARGS=--quick)
 	.venv/bin/python bench/run.py $(ARGS)

@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, service: LedgerService | None =
         version=version("factledger"),
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Operation ids are the route functions' names: register_claim, get_claim, ...
+        generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
     for module in (claims, events, health, problems):

@@ -319,11 +319,17 @@ def _query_time(name: str, value: str | None) -> datetime | None:
 def _time_window(
     as_of: Annotated[
         str | None,
-        Query(description="System time: what the ledger said then. Default: now (stable time)."),
+        Query(
+            description="System time: what the ledger said then. Default: now (stable time).",
+            json_schema_extra={"format": "date-time"},
+        ),
     ] = None,
     valid_at: Annotated[
         str | None,
-        Query(description="World time: only what had occurred by then. Default: unbounded."),
+        Query(
+            description="World time: only what had occurred by then. Default: unbounded.",
+            json_schema_extra={"format": "date-time"},
+        ),
     ] = None,
 ) -> TimeWindowQuery:
     return TimeWindowQuery(

@@ -47,6 +47,83 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# Which operations a write's answer leads to, and how: OpenAPI links let a
+# schema-driven client (or a fuzzer) follow a new claim or item to its reads
+# and writes.
+_CLAIM_ID = "$response.body#/claim_id"
+_LINKS: dict[str, dict[str, dict[str, str]]] = {
+    "register_claim": {
+        "get_claim": {"claim_id": _CLAIM_ID},
+        "get_history": {"claim_id": _CLAIM_ID},
+        "get_timeline": {"claim_id": _CLAIM_ID},
+        "file_rebuttal": {"claim_id": _CLAIM_ID},
+        "attach_evidence": {"claim_id": _CLAIM_ID},
+        "record_verification": {"claim_id": _CLAIM_ID},
+        "amend_claim": {"claim_id": _CLAIM_ID},
+        "get_event": {"event_id": "$response.body#/event_id"},
+    },
+    "file_rebuttal": {
+        "withdraw_rebuttal": {
+            "claim_id": _CLAIM_ID,
+            "rebuttal_id": "$response.body#/data/rebuttal_id",
+        },
+    },
+    "attach_evidence": {
+        "withdraw_evidence": {
+            "claim_id": _CLAIM_ID,
+            "evidence_id": "$response.body#/data/evidence_id",
+        },
+    },
+    "record_verification": {
+        "retract_verification": {
+            "claim_id": _CLAIM_ID,
+            "verification_id": "$response.body#/data/verification_id",
+        },
+    },
+}
+
+
+def _add_links(document: dict[str, Any]) -> None:
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            links = _LINKS.get(operation.get("operationId", ""))
+            created = operation.get("responses", {}).get("201")
+            if links and created is not None:
+                created["links"] = {
+                    target: {"operationId": target, "parameters": parameters}
+                    for target, parameters in links.items()
+                }
+
+
+_STRING = {"schema": {"type": "string"}}
+_WRITE_HEADERS = {
+    "Location": {"description": "The claim: /claims/{claim_id}.", **_STRING},
+    "ETag": {"description": 'The claim\'s version after this event: "3".', **_STRING},
+}
+_WINDOW_HEADERS = {
+    "Ledger-As-Of": {"description": "The system time the answer was computed as of.", **_STRING},
+    "Ledger-Valid-At": {"description": "The world time it was valid at, when bounded.", **_STRING},
+}
+_READ_HEADERS = {
+    "get_claim": {
+        **_WINDOW_HEADERS,
+        "ETag": {"description": "The claim's version; only without as_of and valid_at.", **_STRING},
+    },
+    "get_history": _WINDOW_HEADERS,
+    "get_timeline": _WINDOW_HEADERS,
+}
+
+
+def _add_headers(document: dict[str, Any]) -> None:
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            if "201" in responses:
+                responses["201"]["headers"] = _WRITE_HEADERS
+            if headers := _READ_HEADERS.get(operation.get("operationId", "")):
+                responses["200"]["headers"] = headers
+
+
 def _add_schemas(components: dict[str, Any], model: type[BaseModel]) -> None:
     schema = model.model_json_schema(ref_template=_REF, mode="validation")
     for name, definition in schema.pop("$defs", {}).items():
@@ -75,6 +152,8 @@ def install_openapi(app: FastAPI) -> None:
                     responses = operation.get("responses", {})
                     if "422" in responses:
                         responses["422"] = problem_responses(422)[422]
+            _add_links(document)
+            _add_headers(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -110,4 +110,9 @@ WebUrl = Annotated[
     Field(json_schema_extra={"format": "uri"}),
 ]
 
-LanguageTag = Annotated[str, StringConstraints(max_length=64), AfterValidator(_check_language)]
+LanguageTag = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(_check_language),
+    Field(json_schema_extra={"pattern": f"^{_BCP47.pattern}$"}),
+]

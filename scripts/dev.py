@@ -5,6 +5,7 @@
     python3 scripts/dev.py test [...] # .venv with the dev tools, then pytest [...]
     python3 scripts/dev.py check      # ruff, ruff format --check, mypy --strict
     python3 scripts/dev.py contract   # ../shared/contract/check.py on SQLite and PostgreSQL
+    python3 scripts/dev.py conformance  # schemathesis against `factledger serve`, both backends
 
 The virtual environment is `.venv` beside this project; it is (re)installed
 only when pyproject.toml changed since the last install. The `make` targets
@@ -16,9 +17,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
 import venv
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,29 +113,97 @@ def check() -> None:
     call(BIN / "mypy", "--strict", *packages)
 
 
-def contract() -> None:
-    """The shared contract check, as a client would run it, on both backends."""
-    ensure_venv("")
-    if not CONTRACT.exists():
-        sys.exit(f"the contract check is not at {CONTRACT}")
-    say("contract check on SQLite")
-    call(PYTHON, CONTRACT)
-    # Installed into the venv (this command re-executes itself there): imported
-    # here so that `run` and `test` start with nothing but the standard library.
+def both_backends() -> Iterator[tuple[str, str]]:
+    """(label, database URL) of an empty SQLite file, then an empty PostgreSQL database."""
+    # Installed into the venv (the commands using this re-execute themselves
+    # there): imported here so that `run` and `test` need only the standard library.
     import psycopg  # noqa: PLC0415
     from psycopg import sql  # noqa: PLC0415
 
-    name = f"factledger_contract_{secrets.token_hex(4)}"
+    with tempfile.TemporaryDirectory(prefix="factledger-") as folder:
+        yield "SQLite", f"sqlite:///{folder}/ledger.db"
+    name = f"factledger_check_{secrets.token_hex(4)}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        say(f"contract check on PostgreSQL (database {name})")
-        call(PYTHON, CONTRACT, f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+        yield f"PostgreSQL (database {name})", f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def contract() -> None:
+    """The shared contract check, as a client would run it, on both backends."""
+    if not CONTRACT.exists():
+        sys.exit(f"the contract check is not at {CONTRACT}")
+    for label, url in both_backends():
+        say(f"contract check on {label}")
+        call(PYTHON, CONTRACT, *([url] if url.startswith("postgresql") else []))
+
+
+def conformance() -> None:
+    """Schemathesis drives a real server from its OpenAPI document: every answer
+    must be documented, match its schema and never be a 500."""
+    for label, url in both_backends():
+        say(f"OpenAPI conformance on {label}")
+        env = {**os.environ, "FACTLEDGER_DATABASE_URL": url}
+        key = (
+            subprocess.run(
+                [BIN / "factledger", "keys", "create", "--name", "conformance", "--role", "editor"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [BIN / "factledger", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base, server)
+            call(
+                BIN / "schemathesis",
+                "run",
+                f"{base}/openapi.json",
+                "--header",
+                f"Authorization: Bearer {key}",
+                "--checks",
+                "all",
+                # Rules such as "not before the claim was made" cannot be said in
+                # JSON Schema, so schema-valid data may rightly be refused.
+                "--exclude-checks",
+                "positive_data_acceptance",
+                "--max-examples",
+                "40",
+                "--seed",
+                "20261125",
+            )
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit("factledger serve did not start")
+            time.sleep(0.2)
 
 
 def main() -> None:
@@ -140,11 +214,11 @@ def main() -> None:
         test(args)
     elif command == "check":
         check()
-    elif command == "contract":
-        if str(PYTHON) != sys.executable:
-            ensure_venv("")
-            os.execv(PYTHON, [str(PYTHON), __file__, "contract"])
-        contract()
+    elif command in ("contract", "conformance"):
+        if Path(sys.prefix).resolve() != VENV.resolve():
+            ensure_venv("[dev]")
+            os.execv(PYTHON, [str(PYTHON), __file__, command])
+        contract() if command == "contract" else conformance()
     else:
         print(__doc__)
         sys.exit(0 if command in ("help", "-h", "--help") else 2)

@@ -51,7 +51,7 @@ router = APIRouter(tags=["claims"])
 P = TypeVar("P", bound=BaseModel)
 
 _WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 413, 415, 422, 503)
-_READ_PROBLEMS = problem_responses(401, 404, 422)
+_READ_PROBLEMS = problem_responses(401, 404, 422, 503)
 
 Contributor = Annotated[Actor, Depends(require(Role.CONTRIBUTOR))]
 Checker = Annotated[Actor, Depends(require(Role.CHECKER))]

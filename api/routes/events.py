@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -17,17 +17,20 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["events"])
 
+MAX_POSITION: Final = 2**63 - 1
+"""Positions are 64-bit in both databases."""
+
 
 @router.get(
     "/events",
     response_model=EventsPage,
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 422, 503),
     summary="The ledger's events in position order",
 )
 def list_events(
     _: ReaderDep,
     service: ServiceDep,
-    after: Annotated[int, Query(ge=0, description="A position (exclusive).")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="A position (exclusive).")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     envelopes = service.store.event_log.page(after, limit)
@@ -42,7 +45,7 @@ def list_events(
 @router.get(
     "/events/{event_id}",
     response_model=Envelope,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503),
     summary="One event",
 )
 def get_event(_: ReaderDep, event_id: UUID, service: ServiceDep) -> Response:
