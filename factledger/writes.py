@@ -11,6 +11,7 @@ its key in the same transaction as its event.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -260,7 +261,7 @@ class LedgerWrites:
         if replay := self._replay(request):
             return replay
         deadline = time.monotonic() + WRITE_DEADLINE_SECONDS
-        for attempt in range(1, 1_000_000):
+        for attempt in itertools.count(1):
             claim = self._load(claim_id)
             if target is not None:
                 claim.check_item_exists(*target)
@@ -287,7 +288,9 @@ class LedgerWrites:
 
     def _save(self, claim: Claim, request: WriteRequest) -> Written | None:
         """Saves the claim's new event; None when another write took its version."""
-        event_id = claim.pending_events[-1].event_id  # type: ignore[attr-defined]
+        pending = claim.pending_events[-1]
+        assert isinstance(pending, Claim.Event)
+        event_id = pending.event_id
         try:
             recordings = self.store.save(claim, idempotency=request.idempotency)
         except IntegrityError:

@@ -72,11 +72,6 @@ class ItemKind(StrEnum):
     VERIFICATION = "verification"
 
 
-EVIDENCE: Final = ItemKind.EVIDENCE
-REBUTTAL: Final = ItemKind.REBUTTAL
-VERIFICATION: Final = ItemKind.VERIFICATION
-
-
 def resolve_occurred_at(requested: datetime | None, now: datetime) -> datetime:
     """The world time of a new event: as given, or the server's clock when absent.
 
@@ -215,7 +210,7 @@ class Claim(BaseAggregate[UUID]):
     def withdraw_evidence(
         self, evidence_id: UUID, withdrawal: Withdrawal, *, occurred_at: datetime, actor: Actor
     ) -> None:
-        self.check_can_end(EVIDENCE, evidence_id, occurred_at)
+        self.check_can_end(ItemKind.EVIDENCE, evidence_id, occurred_at)
         data = EvidenceWithdrawnData(reason=withdrawal.reason, evidence_id=evidence_id)
         self._evidence_withdrawn(uuid4(), occurred_at, actor, data, _new_salt())
 
@@ -229,7 +224,7 @@ class Claim(BaseAggregate[UUID]):
     def withdraw_rebuttal(
         self, rebuttal_id: UUID, withdrawal: Withdrawal, *, occurred_at: datetime, actor: Actor
     ) -> None:
-        self.check_can_end(REBUTTAL, rebuttal_id, occurred_at)
+        self.check_can_end(ItemKind.REBUTTAL, rebuttal_id, occurred_at)
         data = RebuttalWithdrawnData(reason=withdrawal.reason, rebuttal_id=rebuttal_id)
         self._rebuttal_withdrawn(uuid4(), occurred_at, actor, data, _new_salt())
 
@@ -250,7 +245,7 @@ class Claim(BaseAggregate[UUID]):
         occurred_at: datetime,
         actor: Actor,
     ) -> None:
-        self.check_can_end(VERIFICATION, verification_id, occurred_at)
+        self.check_can_end(ItemKind.VERIFICATION, verification_id, occurred_at)
         data = VerificationRetractedData(reason=withdrawal.reason, verification_id=verification_id)
         self._verification_retracted(uuid4(), occurred_at, actor, data, _new_salt())
 
@@ -278,7 +273,7 @@ class Claim(BaseAggregate[UUID]):
                 f"({format_instant(item.occurred_at)})."
             )
         if item.ended:
-            verb = "retracted" if kind == VERIFICATION else "withdrawn"
+            verb = "retracted" if kind == ItemKind.VERIFICATION else "withdrawn"
             raise ItemAlreadyWithdrawn(f"The {kind} {item_id} was already {verb}.")
 
     # --- what happened (these bodies run again on every replay) ---------------
@@ -303,7 +298,7 @@ class Claim(BaseAggregate[UUID]):
         data: EvidenceAttachedData,
         data_salt: str,
     ) -> None:
-        self._began(EVIDENCE, data.evidence_id, occurred_at)
+        self._began(ItemKind.EVIDENCE, data.evidence_id, occurred_at)
 
     @event(EvidenceWithdrawn)
     def _evidence_withdrawn(
@@ -325,7 +320,7 @@ class Claim(BaseAggregate[UUID]):
         data: RebuttalFiledData,
         data_salt: str,
     ) -> None:
-        self._began(REBUTTAL, data.rebuttal_id, occurred_at)
+        self._began(ItemKind.REBUTTAL, data.rebuttal_id, occurred_at)
 
     @event(RebuttalWithdrawn)
     def _rebuttal_withdrawn(
@@ -347,7 +342,7 @@ class Claim(BaseAggregate[UUID]):
         data: VerificationRecordedData,
         data_salt: str,
     ) -> None:
-        self._began(VERIFICATION, data.verification_id, occurred_at)
+        self._began(ItemKind.VERIFICATION, data.verification_id, occurred_at)
 
     @event(VerificationRetracted)
     def _verification_retracted(
