@@ -10,6 +10,7 @@ import pytest
 from factledger.service import LedgerService
 from factledger.writes import WriteRequest, Written
 from ledger.access import Actor, Role
+from ledger.claim import Claim
 from ledger.errors import ClaimAlreadyRegistered, ClaimNotFound, EventNotFound
 from ledger.payloads import (
     ClaimRegistration,
@@ -191,3 +192,25 @@ def test_the_librarys_notification_log_reads_the_ledger_in_position_order(
         start=envelopes[0].position, limit=10, inclusive_of_start=False
     )
     assert [n.originator_version for n in after_first] == [2]
+
+
+def test_an_upcaster_reads_an_old_payload_into_the_new_shape_while_the_envelope_stays_as_written(
+    service: LedgerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claim_id = register(service).envelope.claim_id
+    written = rebut(service, claim_id).envelope
+
+    def upcast_v1_v2(state: dict[str, object]) -> None:
+        data = state["data"]
+        assert isinstance(data, dict)
+        data["statement"] = f"[v1] {data['statement']}"
+
+    monkeypatch.setattr(Claim.RebuttalFiled, "class_version", 2, raising=False)
+    monkeypatch.setattr(
+        Claim.RebuttalFiled, "upcast_v1_v2", staticmethod(upcast_v1_v2), raising=False
+    )
+
+    [rebuttal] = service.reads.state(claim_id).rebuttals
+    assert rebuttal.statement == "[v1] Battles continued."
+    assert service.store.event_log.by_event_id(written.event_id) == written
+    assert service.reads.history(claim_id).envelopes[-1].data["statement"] == "Battles continued."
