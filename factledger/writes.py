@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,9 +87,38 @@ class Written:
 Command = Callable[[Claim, datetime], object]
 
 
+class _ClaimLocks:
+    """One lock per claim, kept while anyone holds it.
+
+    Writes to one claim in this process take turns: they would otherwise race
+    for its next version and all but one start again. The lock also guards the
+    library's aggregate cache, which fast-forwards a cached claim in place and
+    deep-copies it outside its own lock (two threads loading one claim at once
+    can copy it mid-update: "dictionary changed size during iteration").
+    """
+
+    class _Lock:
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: weakref.WeakValueDictionary[UUID, _ClaimLocks._Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def of(self, claim_id: UUID) -> _ClaimLocks._Lock:
+        with self._guard:
+            held = self._locks.get(claim_id)
+            if held is None:
+                held = self._locks[claim_id] = self._Lock()
+            return held
+
+
 class LedgerWrites:
     def __init__(self, store: LedgerStore) -> None:
         self.store = store
+        self._claim_locks = _ClaimLocks()
 
     # --- the eight events ---------------------------------------------------
 
@@ -261,21 +292,18 @@ class LedgerWrites:
         if replay := self._replay(request):
             return replay
         deadline = time.monotonic() + WRITE_DEADLINE_SECONDS
+        # Held for the whole write: the registry forgets a lock nobody holds.
+        held = self._claim_locks.of(claim_id)
         for attempt in itertools.count(1):
-            claim = self._load(claim_id)
-            if target is not None:
-                claim.check_item_exists(*target)
-            if request.if_match is not None and not request.if_match.allows(claim.version):
-                raise PreconditionFailed(claim.version)
+            # Writers of one claim in this process take turns, so they never
+            # race each other for its next version; other processes still may.
+            if not held.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
             try:
-                command(claim, when)
-            except LedgerError:
-                # A duplicate of this keyed request may have won meanwhile.
-                if replay := self._replay(request):
-                    return replay
-                raise
-            if written := self._save(claim, request):
-                return written
+                if written := self._attempt(claim_id, request, command, when, target):
+                    return written
+            finally:
+                held.lock.release()
             if request.if_match is not None and not request.if_match.any_version:
                 raise PreconditionFailed(self._current_version(claim_id))
             if time.monotonic() > deadline:
@@ -285,6 +313,29 @@ class LedgerWrites:
             "The claim is being written by others faster than this write could follow; "
             "nothing was appended. Retry shortly.",
         )
+
+    def _attempt(
+        self,
+        claim_id: UUID,
+        request: WriteRequest,
+        command: Command,
+        when: datetime,
+        target: tuple[ItemKind, UUID] | None,
+    ) -> Written | None:
+        """One try: load, check, call, save. None when another write took the version."""
+        claim = self._load(claim_id)
+        if target is not None:
+            claim.check_item_exists(*target)
+        if request.if_match is not None and not request.if_match.allows(claim.version):
+            raise PreconditionFailed(claim.version)
+        try:
+            command(claim, when)
+        except LedgerError:
+            # A duplicate of this keyed request may have won meanwhile.
+            if replay := self._replay(request):
+                return replay
+            raise
+        return self._save(claim, request)
 
     def _save(self, claim: Claim, request: WriteRequest) -> Written | None:
         """Saves the claim's new event; None when another write took its version."""
@@ -319,6 +370,7 @@ class LedgerWrites:
         return Written(self.store.event_log.by_event_id(first.event_id), replayed=True)
 
     def _load(self, claim_id: UUID) -> Claim:
+        """The claim, current; callers hold its lock (see `_ClaimLocks`)."""
         try:
             claim: object = self.store.repository.get(claim_id)
         except AggregateNotFoundError:

@@ -162,3 +162,23 @@ def test_concurrent_registrations_of_one_claim_id_register_it_once(
     results = all_at_once(6, write)
     assert len([r for r in results if isinstance(r, Written)]) == 1
     assert all(isinstance(r, ClaimAlreadyRegistered) for r in results if not isinstance(r, Written))
+
+
+def test_many_writers_on_one_claim_in_one_process_all_succeed(service: LedgerService) -> None:
+    claim_id = register(service)
+    writers, each = 16, 6
+
+    def write(_: int) -> list[Written]:
+        return [
+            service.writes.file_rebuttal(
+                claim_id,
+                FILING,
+                occurred_at=None,
+                request=WriteRequest(actor=CONTRIBUTOR, received_at=utc_now()),
+            )
+            for _ in range(each)
+        ]
+
+    results = all_at_once(writers, write)
+    assert not [r for r in results if isinstance(r, LedgerError)]
+    assert service.reads.state(claim_id).version == writers * each + 1
