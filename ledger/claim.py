@@ -357,6 +357,21 @@ class Claim(BaseAggregate[UUID]):
 
     # --- helpers ------------------------------------------------------------
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Claim:
+        """A copy as independent as a deep one, at the cost of copying two dicts.
+
+        Every value a claim holds is immutable (ids, times, frozen items, its
+        events); only its containers change. The library copies a cached claim
+        for every write, and a deep copy of a claim with a thousand items costs
+        tens of milliseconds.
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.items = dict(self.items)
+        clone.item_kinds = dict(self.item_kinds)
+        clone._pending_events = list(self._pending_events)
+        return clone
+
     def _began(self, kind: ItemKind, item_id: UUID, occurred_at: datetime) -> None:
         self.items[item_id] = _Item(occurred_at=occurred_at)
         self.item_kinds[item_id] = kind

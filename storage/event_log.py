@@ -7,9 +7,11 @@ is upcast to today's payload shape).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from functools import lru_cache
-from typing import cast
+from typing import Final, cast
 from uuid import UUID
 
 from eventsourcing.utils import resolve_topic
@@ -23,7 +25,10 @@ from storage.mapper import EventMapper, decode_state
 from storage.queries import EventQueries
 from storage.rows import EventRow
 
-__all__ = ["EventLog"]
+__all__ = ["RECENT_EVENTS", "EventLog"]
+
+RECENT_EVENTS: Final = 20_000
+"""How many decoded events a process keeps (a few kilobytes each)."""
 
 
 @lru_cache(maxsize=64)
@@ -31,10 +36,37 @@ def _event_type(topic: str) -> str:
     return cast(type, resolve_topic(topic)).__name__
 
 
+class _RecentEvents:
+    """The most recently read domain events, by position.
+
+    An event never changes once recorded, so a cached one is never stale;
+    decoding and validating it is most of the cost of a claim read.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._events: OrderedDict[int, RecordedEvent] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, position: int) -> RecordedEvent | None:
+        with self._lock:
+            event = self._events.get(position)
+            if event is not None:
+                self._events.move_to_end(position)
+            return event
+
+    def put(self, event: RecordedEvent) -> None:
+        with self._lock:
+            self._events[event.position] = event
+            if len(self._events) > self.size:
+                self._events.popitem(last=False)
+
+
 class EventLog:
     def __init__(self, queries: EventQueries, mapper: EventMapper) -> None:
         self.queries = queries
         self.mapper = mapper
+        self._recent = _RecentEvents(RECENT_EVENTS)
 
     def envelope(self, row: EventRow) -> Envelope:
         state = decode_state(row.state)
@@ -52,11 +84,15 @@ class EventLog:
         )
 
     def recorded(self, row: EventRow) -> RecordedEvent:
+        if cached := self._recent.get(row.position):
+            return cached
         event = self.mapper.to_domain_event(row.stored_event())
         assert isinstance(event, Claim.Event)
-        return RecordedEvent(
+        recorded = RecordedEvent(
             event=event, position=row.position, recorded_at=from_micros(row.recorded_at_us)
         )
+        self._recent.put(recorded)
+        return recorded
 
     def stable_time(self) -> datetime | None:
         """The newest visible `recorded_at`: no event at or before it can still appear."""
