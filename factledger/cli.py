@@ -83,7 +83,7 @@ def serve(host: str, port: int, workers: int) -> None:
         err=True,
     )
     uvicorn.run(
-        "api.app:create_app",
+        "api.app:create_served_app",
         factory=True,
         host=host,
         port=port,

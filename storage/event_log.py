@@ -27,8 +27,10 @@ from storage.rows import EventRow
 
 __all__ = ["RECENT_EVENTS", "EventLog"]
 
-RECENT_EVENTS: Final = 20_000
-"""How many decoded events a process keeps (a few kilobytes each)."""
+RECENT_EVENTS: Final = 5_000
+"""How many decoded events a process keeps: a few kilobytes and about fifteen
+objects each, which every full garbage collection walks (about 35 ms when
+full, on the machine of docs/benchmarks.md)."""
 
 
 @lru_cache(maxsize=64)
