@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar, Final
+from typing import Final
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate, event
@@ -144,17 +144,6 @@ class Claim(BaseAggregate[UUID]):
 
     class VerificationRetracted(Event):
         data: VerificationRetractedData
-
-    EVENT_TYPES: ClassVar[tuple[str, ...]] = (
-        "ClaimRegistered",
-        "ClaimAmended",
-        "EvidenceAttached",
-        "EvidenceWithdrawn",
-        "RebuttalFiled",
-        "RebuttalWithdrawn",
-        "VerificationRecorded",
-        "VerificationRetracted",
-    )
 
     # --- creation -----------------------------------------------------------
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import datetime
 from functools import lru_cache
 from typing import Final, cast
 from uuid import UUID
@@ -95,11 +94,6 @@ class EventLog:
         )
         self._recent.put(recorded)
         return recorded
-
-    def stable_time(self) -> datetime | None:
-        """The newest visible `recorded_at`: no event at or before it can still appear."""
-        head = self.queries.head()
-        return from_micros(head[1]) if head else None
 
     def head_position(self) -> int:
         head = self.queries.head()
