@@ -9,9 +9,10 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
+from api.feed import HeadWatch
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.routes import claims, events, health, problems
+from api.routes import claims, events, health, problems, read_models
 from factledger.service import LedgerService
 from factledger.settings import Settings
 
@@ -50,6 +51,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = service or LedgerService(settings or Settings())
         app.state.service = opened
+        app.state.head_watch = HeadWatch(opened.store.event_log.head_position)
+        runner = app.state.projector = (
+            opened.projector_runner() if opened.settings.projector else None
+        )
+        if runner is not None:
+            runner.start()
         if freeze_heap:
             app.openapi()
             gc.collect()
@@ -57,6 +64,9 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.head_watch.close()
+            if runner is not None:
+                runner.stop()
             if service is None:
                 opened.close()
 
@@ -69,7 +79,7 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
-    for module in (claims, events, health, problems):
+    for module in (claims, read_models, events, health, problems):
         app.include_router(module.router)
     install_openapi(app)
     return app

@@ -299,7 +299,7 @@ class TimeWindowQuery:
     valid_at: datetime | None
 
 
-def _query_time(name: str, value: str | None) -> datetime | None:
+def query_time(name: str, value: str | None) -> datetime | None:
     if value is None:
         return None
     # A '+' in a query string reads as a space; an offset is the only place
@@ -333,7 +333,7 @@ def _time_window(
     ] = None,
 ) -> TimeWindowQuery:
     return TimeWindowQuery(
-        as_of=_query_time("as_of", as_of), valid_at=_query_time("valid_at", valid_at)
+        as_of=query_time("as_of", as_of), valid_at=query_time("valid_at", valid_at)
     )
 
 

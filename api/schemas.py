@@ -16,18 +16,25 @@ from ledger.payloads import (
     ClaimAmendment,
     ClaimRegistration,
     EvidenceAttachment,
+    Party,
     RebuttalFiling,
     VerificationRecording,
     Withdrawal,
 )
 from ledger.times import Instant
+from ledger.verdict import Verdict, VerdictChange
 
 __all__ = [
     "AmendmentCreate",
+    "ChangeEntry",
+    "ChangesPage",
     "ClaimCreate",
+    "ClaimSummary",
+    "ClaimsPage",
     "EventsPage",
     "EvidenceCreate",
     "Health",
+    "ReadModelStatus",
     "Readiness",
     "RebuttalCreate",
     "VerificationCreate",
@@ -75,8 +82,54 @@ class EventsPage(BaseModel):
     next_after: int = Field(description="The last position returned, or `after` when none.")
 
 
+_NEXT_CURSOR = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class EvidenceCounts(BaseModel):
+    supports: int
+    refutes: int
+    context: int
+
+
+class ClaimCounts(BaseModel):
+    rebuttals: int = Field(description="Rebuttals that count (not withdrawn).")
+    evidence: EvidenceCounts = Field(description="Evidence that counts, by stance.")
+    verifications: int = Field(description="Standing verifications.")
+
+
+class ClaimSummary(BaseModel):
+    claim_id: UUID
+    text: str
+    claimant: Party
+    tags: list[str]
+    verdict: Verdict
+    verdict_since: Instant
+    version: int
+    counts: ClaimCounts
+
+
+class ClaimsPage(BaseModel):
+    items: list[ClaimSummary]
+    next_cursor: str | None = _NEXT_CURSOR
+
+
+class ChangeEntry(VerdictChange):
+    claim_id: UUID
+    position: int = Field(description="The position of the event that changed the verdict.")
+
+
+class ChangesPage(BaseModel):
+    items: list[ChangeEntry]
+    next_cursor: str | None = _NEXT_CURSOR
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+class ReadModelStatus(BaseModel):
+    position: int = Field(description="The position of the last event applied.")
+    lag: int = Field(description="Events in the ledger not applied yet.")
 
 
 class Readiness(BaseModel):
@@ -84,6 +137,9 @@ class Readiness(BaseModel):
     database: Literal["ok"] = "ok"
     backend: str
     position: int = Field(description="The newest position in the ledger.")
-    read_models: dict[str, dict[str, int]] = Field(
-        default_factory=dict, description="Each read model's position and lag in events."
+    read_models: dict[str, ReadModelStatus] = Field(
+        description="Each read model's position and lag in events."
+    )
+    projector: Literal["leading", "standing_by", "stopped", "off"] = Field(
+        description="This process's projector: working, waiting to take over, or not run here."
     )

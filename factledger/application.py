@@ -3,13 +3,17 @@ backend-specific queries that sit beside it on the same connections."""
 
 from __future__ import annotations
 
+import threading
 from typing import Final
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Mapper
+from eventsourcing.persistence import JSONTranscoder, Mapper, Recording
 from eventsourcing.utils import Environment, EnvType
 
+from projections.postgres import PostgresReadModels
+from projections.sqlite import SQLiteReadModels
+from projections.store import ReadModelStore
 from storage.database import Backend, Database
 from storage.event_log import EventLog
 from storage.mapper import EventMapper
@@ -33,11 +37,22 @@ class LedgerStore(Application[UUID]):
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.appended = threading.Event()
+        """Set after every append by this process: wakes its projector at once."""
         super().__init__(
             env={**database.eventsourcing_env(), "AGGREGATE_CACHE_MAXSIZE": _AGGREGATE_CACHE_SIZE}
         )
         self.event_queries, self.key_queries = self._queries()
         self.event_log = EventLog(self.event_queries, self.event_mapper)
+        self.read_models = self._read_models()
+        self.read_models.create_tables()
+
+    @property
+    def notify_channel(self) -> str:
+        """The channel PostgreSQL NOTIFYs on every append."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresLedgerRecorder)
+        return recorder.channel_name
 
     @property
     def event_mapper(self) -> EventMapper:
@@ -51,6 +66,17 @@ class LedgerStore(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return EventMapper(transcoder=JSONTranscoder())
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        super()._notify(recordings)
+        self.appended.set()
+
+    def _read_models(self) -> ReadModelStore:
+        recorder = self.recorder
+        if isinstance(recorder, SQLiteLedgerRecorder):
+            return SQLiteReadModels(recorder.datastore)
+        assert isinstance(recorder, PostgresLedgerRecorder)
+        return PostgresReadModels(recorder.datastore)
 
     def _queries(self) -> tuple[EventQueries, KeyQueries]:
         recorder = self.recorder

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from typing import Any
 
 import click
 import uvicorn
@@ -20,6 +24,7 @@ from factledger.settings import Settings
 from ledger.access import Role
 from ledger.errors import LedgerError
 from ledger.times import format_instant, from_micros
+from projections.rebuild import rebuild as rebuild_read_models
 from storage.database import InvalidDatabaseUrl
 
 __all__ = ["main"]
@@ -72,8 +77,16 @@ def cli() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--no-projector",
+    is_flag=True,
+    help="Do not run a projector here (run `factledger project` elsewhere).",
+)
+def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
     """Serve the HTTP API (creates the schema on an empty database)."""
+    if no_projector:
+        # Workers read their settings from the environment they inherit.
+        os.environ["FACTLEDGER_PROJECTOR"] = "false"
     settings = _settings()
     # Create the schema once, before any worker starts.
     with _service(settings) as service:
@@ -111,6 +124,54 @@ def seed() -> None:
     click.echo(
         f"Seeded {service.settings.database.display}: {report.appended} events appended, "
         f"{report.already_there} already there."
+    )
+
+
+@cli.command()
+def project() -> None:
+    """Keep the read models up to date until stopped (Ctrl-C or SIGTERM).
+
+    Any number may run: one works, the others take over when it stops.
+    """
+    with _service() as service:
+        runner = service.projector_runner()
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        logging.getLogger("projections").setLevel(logging.INFO)
+        click.echo(
+            f"Projecting {service.settings.database.display} "
+            f"(read models at position {service.read_models.position()}).",
+            err=True,
+        )
+        runner.start()
+        stop.wait()
+        runner.stop()
+        click.echo(f"Stopped at position {service.read_models.position()}.", err=True)
+
+
+@cli.command()
+def rebuild() -> None:
+    """Rebuild every read model from the events into new tables, then swap them in.
+
+    A running `serve` keeps answering from the old tables until the swap.
+    """
+    with _service() as service, ExitStack() as stack:
+        bars: list[Any] = []
+
+        def started(total: int) -> None:
+            bar = click.progressbar(length=total, label="Rebuilding", file=sys.stderr)
+            bars.append(stack.enter_context(bar))
+
+        def progressed(events: int) -> None:
+            bars[0].update(events)
+
+        report = rebuild_read_models(service.projector, on_start=started, on_progress=progressed)
+    rate = report.events / report.seconds if report.seconds else 0.0
+    click.echo(
+        f"Rebuilt the read models of {service.settings.database.display}: {report.claims} claims "
+        f"from {report.events} events in {report.seconds:.1f} s ({rate:,.0f} events/s); "
+        f"live at position {report.position}."
     )
 
 

@@ -7,6 +7,10 @@ from factledger.keys import ApiKeys
 from factledger.reads import ClaimReads
 from factledger.settings import Settings
 from factledger.writes import LedgerWrites
+from projections.leases import lease_for
+from projections.projector import Projector
+from projections.runner import ProjectorRunner
+from storage.database import Backend
 
 __all__ = ["LedgerService"]
 
@@ -20,6 +24,16 @@ class LedgerService:
         self.writes = LedgerWrites(self.store)
         self.reads = ClaimReads(self.store.event_log)
         self.keys = ApiKeys(self.store.key_queries)
+        self.read_models = self.store.read_models
+        self.projector = Projector(
+            self.store.event_log, self.read_models, settings.projector_batch_size
+        )
+
+    def projector_runner(self) -> ProjectorRunner:
+        """A projector that works while this process holds the lease."""
+        database = self.settings.database
+        channel = self.store.notify_channel if database.backend is Backend.POSTGRESQL else ""
+        return ProjectorRunner(self.projector, lease_for(database, self.store.appended, channel))
 
     def close(self) -> None:
         self.store.close()

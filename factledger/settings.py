@@ -22,6 +22,14 @@ class Settings(BaseSettings):
         default=False, description="When true, reads need a key with at least the reader role."
     )
 
+    projector: bool = Field(
+        default=True,
+        description="Run a projector in each served process (`serve --no-projector` turns it off).",
+    )
+    projector_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Events per projector transaction."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _parses(cls, url: str) -> str:

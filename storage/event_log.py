@@ -84,7 +84,9 @@ class EventLog:
             data_salt=state["data_salt"],
         )
 
-    def recorded(self, row: EventRow) -> RecordedEvent:
+    def recorded(self, row: EventRow, *, cache: bool = True) -> RecordedEvent:
+        """The domain event of a row; `cache=False` for a pass over many old
+        events (a rebuild) that would only push the recent ones out."""
         if cached := self._recent.get(row.position):
             return cached
         event = self.mapper.to_domain_event(row.stored_event())
@@ -92,7 +94,8 @@ class EventLog:
         recorded = RecordedEvent(
             event=event, position=row.position, recorded_at=from_micros(row.recorded_at_us)
         )
-        self._recent.put(recorded)
+        if cache:
+            self._recent.put(recorded)
         return recorded
 
     def head_position(self) -> int:

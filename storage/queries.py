@@ -6,6 +6,7 @@ them (the event log, the keys, the API) is backend-agnostic.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -26,6 +27,16 @@ class EventQueries(Protocol):
 
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         """Events after a position, in position order."""
+
+    def histories(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
+        """The events of those claims up to a position, by claim, in version order."""
+
+    def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
+        """Every event up to a position, by claim, in version order, streamed from one
+        snapshot of the store (constant memory)."""
+
+    def count_after(self, position: int) -> int:
+        """How many events there are after a position."""
 
     def row_by_event_id(self, event_id: UUID) -> EventRow | None: ...
 

@@ -1,16 +1,25 @@
-"""`/events`: the whole ledger in position order, straight from the event store."""
+"""`/events`: the whole ledger in position order, straight from the event store,
+as pages or as a live stream of Server-Sent Events."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import AsyncIterator
 from typing import Annotated, Final
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import ReaderDep, ServiceDep
+from api.feed import HeadWatch
 from api.openapi import problem_responses
+from api.problems import FieldError, ProblemError
 from api.schemas import EventsPage
+from factledger.service import LedgerService
 from ledger.envelope import Envelope
 
 __all__ = ["router"]
@@ -19,6 +28,11 @@ router = APIRouter(tags=["events"])
 
 MAX_POSITION: Final = 2**63 - 1
 """Positions are 64-bit in both databases."""
+
+HEARTBEAT_SECONDS: Final = 10
+"""A comment line this often keeps proxies from closing an idle stream (SPEC: at most 15 s)."""
+_STREAM_PAGE: Final = 100
+_POSITION: Final = re.compile(r"[0-9]{1,19}")
 
 
 @router.get(
@@ -40,6 +54,62 @@ def list_events(
             "next_after": envelopes[-1].position if envelopes else after,
         }
     )
+
+
+@router.get(
+    "/events/stream",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "description": "`text/event-stream`: one event per ledger event, `id:` its "
+            "position, `data:` its envelope (JSON); a `: ping` comment every 10 s.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 422, 503),
+    },
+    summary="The ledger's events as Server-Sent Events, live",
+)
+async def stream_events(
+    _: ReaderDep,
+    service: ServiceDep,
+    request: Request,
+    after: Annotated[
+        int,
+        Query(ge=0, le=MAX_POSITION, description="Start after this position (default: the start)."),
+    ] = 0,
+    last_event_id: Annotated[
+        str | None,
+        Header(description="Resume after this position (sent by EventSource on reconnecting)."),
+    ] = None,
+) -> EventSourceResponse:
+    if last_event_id is not None:
+        if not _POSITION.fullmatch(last_event_id.strip()) or int(last_event_id) > MAX_POSITION:
+            raise ProblemError(
+                422,
+                "invalid-request",
+                "Last-Event-ID is not a position: send the `id:` of the last event received.",
+                errors=[FieldError(field="Last-Event-ID", message="not a position")],
+            )
+        after = int(last_event_id)
+    watch: HeadWatch = request.app.state.head_watch
+    return EventSourceResponse(_stream(service, watch, after), ping=HEARTBEAT_SECONDS)
+
+
+async def _stream(
+    service: LedgerService, watch: HeadWatch, after: int
+) -> AsyncIterator[ServerSentEvent]:
+    log = service.store.event_log
+    while True:
+        envelopes = await run_in_threadpool(log.page, after, _STREAM_PAGE)
+        for envelope in envelopes:
+            yield ServerSentEvent(
+                data=json.dumps(envelope.model_dump(mode="json"), ensure_ascii=False),
+                id=str(envelope.position),
+            )
+        if envelopes:
+            after = envelopes[-1].position
+        else:
+            await watch.wait_beyond(after, timeout=HEARTBEAT_SECONDS)
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -70,6 +71,37 @@ class PostgresEventQueries(_Reader):
             (after, limit),
         )
         return [_event_row(row) for row in rows]
+
+    def histories(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
+        rows = self._all(
+            self._select_events
+            + SQL(" WHERE i.claim_id = ANY(%s) AND i.position <= %s")
+            + SQL(" ORDER BY i.claim_id, i.version"),
+            (list(claim_ids), until_position),
+        )
+        return [_event_row(row) for row in rows]
+
+    def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
+        # A server-side cursor in one read-only transaction: a consistent
+        # snapshot, fetched a thousand rows at a time.
+        statement = self._select_events + SQL(
+            " WHERE i.position <= %s ORDER BY i.claim_id, i.version"
+        )
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="factledger_all_by_claim") as curs,
+        ):
+            curs.itersize = 1000
+            curs.execute(statement, (until_position,))
+            yield from (_event_row(row) for row in curs)
+
+    def count_after(self, position: int) -> int:
+        rows = self._all(
+            SQL("SELECT count(*) AS n FROM {} WHERE position > %s").format(self.tables.index),
+            (position,),
+        )
+        return int(rows[0]["n"])
 
     def row_by_event_id(self, event_id: UUID) -> EventRow | None:
         rows = self._all(self._select_events + SQL(" WHERE i.event_id = %s"), (event_id,))

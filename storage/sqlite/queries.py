@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,10 @@ _ROWS_AFTER = """
     SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
     FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
     WHERE i.position > ? ORDER BY i.position LIMIT ?"""
+_ALL_BY_CLAIM = """
+    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
+    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
+    WHERE i.position <= ? ORDER BY i.claim_id, i.version"""
 _ROW_BY_EVENT_ID = """
     SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
     FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
@@ -76,6 +81,29 @@ class SQLiteEventQueries(_Reader):
             (after, limit),
         )
         return [_event_row(row) for row in rows]
+
+    def histories(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
+        placeholders = ", ".join("?" * len(claim_ids))
+        # Fixed fragments only; every value is a parameter.
+        statement = (
+            "SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us"  # noqa: S608
+            " FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position"
+            f" WHERE i.claim_id IN ({placeholders}) AND i.position <= ?"
+            " ORDER BY i.claim_id, i.version"
+        )
+        rows = self._all(statement, (*(c.hex for c in claim_ids), until_position))
+        return [_event_row(row) for row in rows]
+
+    def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
+        # One read transaction: a consistent snapshot however long the caller takes.
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_ALL_BY_CLAIM, (until_position,))
+            while rows := c.sqlite_cursor.fetchmany(1000):
+                yield from (_event_row(row) for row in rows)
+
+    def count_after(self, position: int) -> int:
+        rows = self._all("SELECT count(*) FROM ledger_event_index WHERE position > ?", (position,))
+        return int(rows[0][0])
 
     def row_by_event_id(self, event_id: UUID) -> EventRow | None:
         rows = self._all(_ROW_BY_EVENT_ID, (event_id.hex,))

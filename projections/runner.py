@@ -1,0 +1,84 @@
+"""Runs a projector for as long as a process lives: in a thread of `serve`,
+or in the foreground of `factledger project`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from enum import StrEnum
+from typing import Final
+
+from projections.leases import Lease, LeaseLost
+from projections.projector import Projector
+
+__all__ = ["ProjectorRole", "ProjectorRunner"]
+
+log = logging.getLogger(__name__)
+
+_RETRY_SECONDS: Final = 1.0
+
+
+class ProjectorRole(StrEnum):
+    LEADING = "leading"
+    """This process's projector holds the lease and keeps the read models up to date."""
+    STANDING_BY = "standing_by"
+    """Another process's projector works; this one takes over if it dies."""
+    STOPPED = "stopped"
+
+
+class ProjectorRunner:
+    def __init__(self, projector: Projector, lease: Lease) -> None:
+        self.projector = projector
+        self.lease = lease
+        self.role = ProjectorRole.STOPPED
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Runs in a daemon thread until `stop()`."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="projector", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.lease.interrupt()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run(self) -> None:
+        """Leads when it can, stands by when it cannot, until stopped."""
+        try:
+            while not self._stop.is_set():
+                if not self.lease.try_acquire():
+                    self._set_role(ProjectorRole.STANDING_BY)
+                    self._stop.wait(_RETRY_SECONDS)
+                    continue
+                self._set_role(ProjectorRole.LEADING)
+                try:
+                    self._lead()
+                except LeaseLost as error:
+                    log.warning("projector: lease lost (%s); trying again", error)
+                finally:
+                    self.lease.release()
+        finally:
+            self.lease.release()  # a standby keeps its connection between tries
+            self._set_role(ProjectorRole.STOPPED)
+
+    def _lead(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.projector.catch_up()
+            except Exception:
+                # The database went away, a rebuild swapped the tables under
+                # a batch, ...: nothing of the batch was kept; try again.
+                log.exception("projector: a batch failed; retrying")
+                self._stop.wait(_RETRY_SECONDS)
+                continue
+            self.lease.wait_for_events(self._stop)
+
+    def _set_role(self, role: ProjectorRole) -> None:
+        if role is not self.role:
+            log.info("projector: %s", role.value.replace("_", " "))
+            self.role = role
