@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ledger.errors import (
     AccessDenied,
@@ -176,6 +177,23 @@ def _request_validation(error: RequestValidationError) -> JSONResponse:
     )
 
 
+_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on the request's path: Starlette names only
+    those of the first route it finds, and a path may have several (GET and
+    POST /claims live in different routers)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ProblemError)
@@ -200,7 +218,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors=field_errors(error.errors()),
         )
 
-    async def on_http_error(_: Request, error: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         slug = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
         detail = (
@@ -208,7 +226,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             if isinstance(error.detail, str)
             else HTTPStatus(error.status_code).description
         )
-        return problem_response(error.status_code, slug, detail, headers=dict(error.headers or {}))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return problem_response(error.status_code, slug, detail, headers=headers)
 
     async def on_database_down(_: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", error)

@@ -376,3 +376,9 @@ def test_readyz_reports_each_read_models_position_and_lag(
     other = client_without_projector.get("/readyz").json()
     assert other["projector"] == "off"
     assert other["read_models"]["claims"]["lag"] in (0, 1)
+
+
+def test_a_wrong_method_on_claims_names_both_of_its_methods(client: TestClient) -> None:
+    response = client.delete("/claims")
+    problem(response, 405)
+    assert {"GET", "POST"} <= set(response.headers["Allow"].replace(" ", "").split(","))
