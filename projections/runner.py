@@ -37,6 +37,7 @@ class ProjectorRunner:
     def start(self) -> None:
         """Runs in a daemon thread until `stop()`."""
         self._stop.clear()
+        self.role = ProjectorRole.STANDING_BY  # until the lease is tried
         self._thread = threading.Thread(target=self.run, name="projector", daemon=True)
         self._thread.start()
 

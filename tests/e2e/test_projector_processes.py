@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from psycopg import sql
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from storage.database import Backend, Database
-from tests.e2e.test_cli import FACTLEDGER, run
+from tests.e2e.test_cli import FACTLEDGER, call, free_port, run
 from tests.stories import append, dump, random_ledger
 
 pytestmark = pytest.mark.slow
@@ -218,3 +219,36 @@ def test_one_projector_works_at_a_time_and_another_takes_over_when_it_dies(
 
     assert "projector: leading" in standby.log()
     assert took < 5, took
+
+
+def test_serve_runs_a_projector_unless_told_not_to(database_url: str, tmp_path: Path) -> None:
+    def readiness(*flags: str) -> dict[str, Any]:
+        port = free_port()
+        env = {**os.environ, "FACTLEDGER_DATABASE_URL": database_url}
+        server = subprocess.Popen(
+            [FACTLEDGER, "serve", "--port", str(port), *flags],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until(lambda: _answers(base + "/healthz"), 30, "serve starts")
+            status, ready = call(base, "GET", "/readyz")
+            assert status == 200
+            return ready  # type: ignore[no-any-return]
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    assert readiness()["projector"] in ("leading", "standing_by")
+    assert readiness("--no-projector")["projector"] == "off"
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=1)
+    except OSError:
+        return False
+    return True
