@@ -31,6 +31,7 @@ class ProjectorRunner:
         self.projector = projector
         self.lease = lease
         self.role = ProjectorRole.STOPPED
+        self._announced: ProjectorRole | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -80,6 +81,7 @@ class ProjectorRunner:
             self.lease.wait_for_events(self._stop)
 
     def _set_role(self, role: ProjectorRole) -> None:
-        if role is not self.role:
+        self.role = role
+        if role is not self._announced:
             log.info("projector: %s", role.value.replace("_", " "))
-            self.role = role
+            self._announced = role
