@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,7 +171,13 @@ def create_key(database_url: str, role: str = "editor") -> str:
 class Server:
     """A `factledger serve` subprocess on a free port, in a process group of its own."""
 
-    def __init__(self, workspace: Workspace, database_url: str, workers: int = 1) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        database_url: str,
+        workers: int = 1,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.port = free_port()
         self.log_path = workspace.root / f"serve-{self.port}.log"
         env = {**os.environ, "FACTLEDGER_DATABASE_URL": database_url}
@@ -184,6 +190,7 @@ class Server:
                     str(self.port),
                     "--workers",
                     str(workers),
+                    *extra_args,
                 ],
                 env=env,
                 stdin=subprocess.DEVNULL,
