@@ -24,6 +24,7 @@ from factledger.settings import Settings
 from ledger.access import Role
 from ledger.errors import LedgerError
 from ledger.times import format_instant, from_micros
+from projections.leases import rebuild_lock
 from projections.rebuild import rebuild as rebuild_read_models
 from storage.database import InvalidDatabaseUrl
 
@@ -157,6 +158,10 @@ def rebuild() -> None:
     A running `serve` keeps answering from the old tables until the swap.
     """
     with _service() as service, ExitStack() as stack:
+        lock = rebuild_lock(service.settings.database)
+        if not lock.try_acquire():
+            raise CommandError("another rebuild is running on this database; wait for it to end")
+        stack.callback(lock.release)
         bars: list[Any] = []
 
         def started(total: int) -> None:

@@ -25,12 +25,13 @@ from psycopg import sql
 
 from storage.database import Backend, Database
 
-__all__ = ["FileLease", "Lease", "LeaseLost", "PostgresLease", "lease_for"]
+__all__ = ["FileLease", "Lease", "LeaseLost", "PostgresLease", "lease_for", "rebuild_lock"]
 
 log = logging.getLogger(__name__)
 
-# The advisory lock's first key; the second is a hash of the schema's name.
-_PROJECTOR_LOCK_CLASS: Final = 0x666C_7072  # "flpr"
+# The advisory lock's first key; the second is a hash of the schema's name
+# and of what the lock is for.
+_LOCK_CLASS: Final = 0x666C_7072  # "flpr"
 # How long an idle projector sleeps before looking again anyway: a safety
 # net for a notification lost with a connection, not a polling interval.
 _IDLE_RECHECK_SECONDS: Final = 30.0
@@ -90,8 +91,12 @@ class FileLease:
 
 
 class PostgresLease:
-    def __init__(self, database: Database, channel: str) -> None:
+    """A session advisory lock on a connection of its own; with a `channel`,
+    the connection also LISTENs to it."""
+
+    def __init__(self, database: Database, purpose: str, channel: str = "") -> None:
         self.database = database
+        self.purpose = purpose
         self.channel = channel
         self._conn: psycopg.Connection[Any] | None = None
 
@@ -105,7 +110,7 @@ class PostgresLease:
             dbname=db.dbname,
             autocommit=True,
             connect_timeout=10,
-            application_name="factledger projector",
+            application_name=f"factledger {self.purpose}",
             # A host that vanishes without closing its connection is noticed
             # by the server within about 15 s, and its lock freed.
             keepalives=1,
@@ -119,11 +124,12 @@ class PostgresLease:
             conn = self._conn = self._conn or self._connect()
             row = conn.execute(
                 "SELECT pg_try_advisory_lock(%s, hashtext(%s))",
-                (_PROJECTOR_LOCK_CLASS, self.database.schema),
+                (_LOCK_CLASS, f"{self.database.schema}/{self.purpose}"),
             ).fetchone()
             if not (row and row[0]):
                 return False
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            if self.channel:
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
         except psycopg.Error as error:
             log.warning("projector lease: %s", error)
             self.release()
@@ -147,6 +153,8 @@ class PostgresLease:
 
     def interrupt(self) -> None:
         # The waiting connection wakes on any notification on its channel.
+        if not self.channel:
+            return
         try:
             with self._connect() as conn:
                 conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(self.channel)))
@@ -161,8 +169,19 @@ class PostgresLease:
 
 
 def lease_for(database: Database, appended: threading.Event, channel: str) -> Lease:
+    """The projector's lease."""
     if database.backend is Backend.SQLITE:
-        assert database.sqlite_path is not None
-        path = database.sqlite_path.with_name(database.sqlite_path.name + ".projector.lock")
-        return FileLease(path, appended)
-    return PostgresLease(database, channel)
+        return FileLease(_beside(database, "projector"), appended)
+    return PostgresLease(database, "projector", channel)
+
+
+def rebuild_lock(database: Database) -> Lease:
+    """Held by a running rebuild: two at once would build into the same tables."""
+    if database.backend is Backend.SQLITE:
+        return FileLease(_beside(database, "rebuild"), threading.Event())
+    return PostgresLease(database, "rebuild")
+
+
+def _beside(database: Database, purpose: str) -> Path:
+    assert database.sqlite_path is not None
+    return database.sqlite_path.with_name(f"{database.sqlite_path.name}.{purpose}.lock")

@@ -20,6 +20,7 @@ from psycopg import sql
 
 from factledger.service import LedgerService
 from factledger.settings import Settings
+from projections.leases import rebuild_lock
 from storage.database import Backend, Database
 from tests.e2e.test_cli import FACTLEDGER, call, free_port, run
 from tests.stories import append, dump, random_ledger
@@ -252,3 +253,19 @@ def _answers(url: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_a_second_rebuild_at_once_is_refused_with_one_line(
+    quiet_service: LedgerService, database_url: str, tmp_path: Path
+) -> None:
+    held = rebuild_lock(quiet_service.settings.database)
+    assert held.try_acquire()
+    try:
+        done = run("rebuild", database_url=database_url, cwd=tmp_path)
+    finally:
+        held.release()
+    assert done.returncode != 0
+    assert done.stderr.strip() == (
+        "error: another rebuild is running on this database; wait for it to end"
+    )
+    assert run("rebuild", database_url=database_url, cwd=tmp_path).returncode == 0
