@@ -127,9 +127,17 @@ class PostgresReadModels(PostgresTrackingRecorder):
     # --- schema -------------------------------------------------------------
 
     def create_tables(self) -> None:
-        self.create_table()  # the library's tracking table
+        # Processes that start together would race on CREATE TABLE IF NOT EXISTS.
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_LOCK_KEY,))
+            try:
+                self.create_table()  # the library's tracking table
+                self._create_live_tables()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_LOCK_KEY,))
+
+    def _create_live_tables(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATE_LOCK_KEY,))
             curs.execute("SELECT to_regclass(%s) AS found", (f"{self.schema}.claims",))
             row = curs.fetchone()
             if row is not None and row["found"] is not None:
