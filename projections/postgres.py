@@ -222,6 +222,11 @@ class PostgresReadModels(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=True) as curs:
             self._write(curs, projections, REBUILD, replace=False)
 
+    def analyze_rebuild(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for base in _BASES:
+                curs.execute(SQL("ANALYZE {}").format(self._table(REBUILD, base)))
+
     def swap_rebuild(self, pending: Callable[[int], Iterable[Batch]]) -> int:
         tracking = Identifier(self.schema, TRACKING_TABLE)
         live = SQL(", ").join(self._table(LIVE, base) for base in _BASES)

@@ -5,7 +5,8 @@ same transaction as the rows (`SQLiteTrackingRecorder._insert_tracking`).
 Every write transaction starts with that tracking write, so it takes
 SQLite's write lock before it reads anything and never meets a stale snapshot.
 
-The FTS5 table indexes the words of `projections.words` joined by spaces with
+The claims table keeps the words of `projections.words` joined by spaces, and
+an FTS5 table indexes them (by the claim's position) with
 the `ascii` tokenizer, which splits on ASCII spaces and punctuation only: each
 word computed in Python is exactly one token, so SQLite's own idea of a word
 never applies.
@@ -62,7 +63,8 @@ def _create_statements(tables: TableSet) -> list[str]:
             evidence_supports INTEGER NOT NULL,
             evidence_refutes INTEGER NOT NULL,
             evidence_context INTEGER NOT NULL,
-            verifications INTEGER NOT NULL)""",
+            verifications INTEGER NOT NULL,
+            words TEXT NOT NULL)""",
         f"CREATE INDEX claims_verdict_{token} ON {claims} (verdict, position)",
         f"CREATE INDEX claims_claimant_{token} ON {claims} (claimant_name, position)",
         f"""CREATE TABLE {tags} (
@@ -143,10 +145,11 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
             c.executemany(f"DELETE FROM {tags} WHERE position = ?", positions)  # noqa: S608
             c.executemany(f"DELETE FROM {search} WHERE rowid = ?", positions)  # noqa: S608
             c.executemany(f"DELETE FROM {changes} WHERE claim_id = ?", claim_ids)  # noqa: S608
-        placeholders = ", ".join("?" * len(CLAIM_COLUMNS))
+        placeholders = ", ".join("?" * (len(CLAIM_COLUMNS) + 1))
         c.executemany(
-            f"INSERT OR REPLACE INTO {claims} ({self._claim_columns}) VALUES ({placeholders})",  # noqa: S608
-            [claim_values(p.claim, _hex) for p in projections],
+            f"INSERT OR REPLACE INTO {claims} ({self._claim_columns}, words)"  # noqa: S608
+            f" VALUES ({placeholders})",
+            [(*claim_values(p.claim, _hex), " ".join(p.claim.words)) for p in projections],
         )
         c.executemany(
             f"INSERT INTO {tags} (tag, position) VALUES (?, ?)",  # noqa: S608
@@ -176,6 +179,11 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=True) as c:
             self._write(c, projections, REBUILD, replace=False)
 
+    def analyze_rebuild(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for base in _BASES[:3]:  # not the FTS5 table
+                c.execute(f"ANALYZE {REBUILD.table(base)}")
+
     def swap_rebuild(self, pending: Callable[[int], Iterable[Batch]]) -> int:
         with self.datastore.transaction(commit=True) as c:
             # A write first: it takes the write lock, so the live projector
@@ -198,7 +206,21 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
             for base in _BASES:
                 c.execute(f"DROP TABLE IF EXISTS {LIVE.table(base)}")
                 c.execute(f"ALTER TABLE {REBUILD.table(base)} RENAME TO {LIVE.table(base)}")
+                self._rename_statistics(c, REBUILD.table(base), LIVE.table(base))
         return position
+
+    @staticmethod
+    def _rename_statistics(c: SQLiteCursor, old: str, new: str) -> None:
+        """The planner's statistics are kept by table name, which a rename does not update."""
+        c.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if c.fetchone() is None:
+            return
+        c.execute(
+            "UPDATE sqlite_stat1 SET tbl = :new, idx = CASE WHEN idx = :old THEN :new"
+            " ELSE replace(idx, 'sqlite_autoindex_' || :old || '_',"
+            " 'sqlite_autoindex_' || :new || '_') END WHERE tbl = :old",
+            {"old": old, "new": new},
+        )
 
     # --- reads ----------------------------------------------------------------
 
@@ -226,8 +248,7 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
         where_sql = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         columns = ", ".join(f"c.{column}" for column in CLAIM_COLUMNS)
         rows = self._rows(
-            f"SELECT {columns}, s.words AS words FROM claims c{joins}"  # noqa: S608
-            " JOIN claims_search s ON s.rowid = c.position"
+            f"SELECT {columns}, c.words FROM claims c{joins}"  # noqa: S608
             f"{where_sql} ORDER BY c.position DESC LIMIT ?",
             (*params, limit),
         )

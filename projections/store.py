@@ -103,6 +103,10 @@ class ReadModelStore(Protocol):
     def load_rebuild(self, projections: Sequence[ClaimProjection]) -> None:
         """Adds claims (none of them there yet) to the rebuild tables."""
 
+    def analyze_rebuild(self) -> None:
+        """Gathers the query planner's statistics on the rebuild tables, so that
+        they go live with good plans."""
+
     def swap_rebuild(self, pending: Callable[[int], Iterable[Batch]]) -> int:
         """In one transaction that the live projector waits for: applies `pending(p)`
         to the rebuild tables at position p, then makes them the live ones. Returns
