@@ -67,8 +67,11 @@ class PostgresEventQueries(_Reader):
 
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         rows = self._all(
-            self._select_events + SQL(" WHERE i.position > %s ORDER BY i.position LIMIT %s"),
-            (after, limit),
+            # The bound on both sides of the join: with it on the index alone,
+            # PostgreSQL may merge-join from the first event (O(after)).
+            self._select_events
+            + SQL(" WHERE i.position > %s AND e.notification_id > %s ORDER BY i.position LIMIT %s"),
+            (after, after, limit),
         )
         return [_event_row(row) for row in rows]
 
