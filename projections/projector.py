@@ -52,6 +52,8 @@ class Projector:
             claim_ids: list[UUID] = list(dict.fromkeys(row.claim_id for row in rows))
             histories = queries.histories(claim_ids, end)
             yield Batch(list(project_histories(self.event_log, histories)), end, len(rows))
+            if len(rows) < self.batch_size:
+                return  # that was the head; later appends wake the projector again
             after = end
 
     def catch_up(self, tables: TableSet = LIVE) -> int:
