@@ -327,12 +327,19 @@ class ClaimsQuery:
 
 class RawClaims:
     """The read model's own SELECT for `GET /claims` (projections.sqlite / .postgres),
-    run straight on the database over one connection kept open."""
+    run straight on the database over one connection kept open.
+
+    On SQLite the claims table has kept its words itself since commit 247d980;
+    before that, the query joined the FTS table for them: the one that matches
+    the schema is used."""
 
     def __init__(self, backend: str, url: str) -> None:
         self.backend = backend
+        self.words_in_claims = False
         if backend == "sqlite":
             self._sqlite = sqlite3.connect(sqlite_path(url), isolation_level=None)
+            columns = self._sqlite.execute("PRAGMA table_info(claims)").fetchall()
+            self.words_in_claims = any(column[1] == "words" for column in columns)
         else:
             self._pg = psycopg.connect(url, autocommit=True)
 
@@ -362,7 +369,9 @@ class RawClaims:
         if count:
             return f"SELECT count(*) FROM claims c{where}", tuple(params)
         columns = ", ".join(f"c.{column}" for column in CLAIM_COLUMNS)
-        if sqlite:
+        if sqlite and self.words_in_claims:
+            select = f"SELECT {columns}, c.words FROM claims c{where}"
+        elif sqlite:
             select = (
                 f"SELECT {columns}, s.words AS words FROM claims c"
                 f" JOIN claims_search s ON s.rowid = c.position{where}"
