@@ -9,6 +9,8 @@ machine does with no ledger, no HTTP and no Python domain code in the way.
   connection per thread, the server's default durability.
 - Reads: the ledger's own query for one claim's events (the event index
   joined to the stored events), run straight on the database.
+- Scans (the read-model benchmark): the whole event table, or the rebuild's
+  ordered SELECT, read through one cursor a thousand rows at a time.
 """
 
 from __future__ import annotations
