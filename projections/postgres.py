@@ -53,24 +53,27 @@ class PostgresReadModels(PostgresTrackingRecorder):
         self.schema = datastore.schema
         self._claim_columns = SQL(", ").join(map(Identifier, CLAIM_COLUMNS))
         self._change_columns = SQL(", ").join(map(Identifier, CHANGE_COLUMNS))
+        self._rebuild_indexes: list[Composed] = []
 
     def _table(self, tables: TableSet, base: str) -> Identifier:
         return Identifier(self.schema, tables.table(base))
 
-    def _create_statements(self, tables: TableSet) -> list[Composed]:
+    def _create_statements(self, tables: TableSet) -> tuple[list[Composed], list[Composed]]:
+        """The tables, and their keys and indexes: a rebuild loads the tables
+        first and indexes them once, which is much faster than row by row."""
         claims, tags, changes = (self._table(tables, base) for base in _BASES)
-        # Index names are unique per schema and stay with a renamed table, so
-        # each generation of tables gets its own.
+        # Index and constraint names are unique per schema and stay with a
+        # renamed table, so each generation of tables gets its own.
         token = secrets.token_hex(4)
 
-        def index(name: str) -> Identifier:
+        def named(name: str) -> Identifier:
             return Identifier(f"{name}_{token}")
 
-        return [
+        create = [
             SQL(
                 "CREATE TABLE {} ("
-                " position bigint PRIMARY KEY,"
-                " claim_id uuid NOT NULL UNIQUE,"
+                " position bigint NOT NULL,"
+                " claim_id uuid NOT NULL,"
                 " text text NOT NULL,"
                 " claimant_name text NOT NULL,"
                 " claimant text NOT NULL,"
@@ -86,21 +89,10 @@ class PostgresReadModels(PostgresTrackingRecorder):
                 " verifications integer NOT NULL,"
                 " search tsvector NOT NULL)"
             ).format(claims),
-            SQL("CREATE INDEX {} ON {} (verdict, position)").format(
-                index("claims_verdict"), claims
-            ),
-            SQL("CREATE INDEX {} ON {} (claimant_name, position)").format(
-                index("claims_claimant"), claims
-            ),
-            SQL("CREATE INDEX {} ON {} USING gin (search)").format(index("claims_search"), claims),
-            SQL(
-                "CREATE TABLE {} (tag text NOT NULL, position bigint NOT NULL,"
-                " PRIMARY KEY (tag, position))"
-            ).format(tags),
-            SQL("CREATE INDEX {} ON {} (position)").format(index("claim_tags_position"), tags),
+            SQL("CREATE TABLE {} (tag text NOT NULL, position bigint NOT NULL)").format(tags),
             SQL(
                 "CREATE TABLE {} ("
-                " position bigint PRIMARY KEY,"
+                " position bigint NOT NULL,"
                 " claim_id uuid NOT NULL,"
                 " from_verdict text,"
                 " to_verdict text NOT NULL,"
@@ -112,17 +104,40 @@ class PostgresReadModels(PostgresTrackingRecorder):
                 " actor text NOT NULL,"
                 " reason text)"
             ).format(changes),
+        ]
+        index = [
+            SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (position)").format(
+                claims, named("claims_pkey")
+            ),
+            SQL("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE (claim_id)").format(
+                claims, named("claims_claim_id")
+            ),
+            SQL("CREATE INDEX {} ON {} (verdict, position)").format(
+                named("claims_verdict"), claims
+            ),
+            SQL("CREATE INDEX {} ON {} (claimant_name, position)").format(
+                named("claims_claimant"), claims
+            ),
+            SQL("CREATE INDEX {} ON {} USING gin (search)").format(named("claims_search"), claims),
+            SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (tag, position)").format(
+                tags, named("claim_tags_pkey")
+            ),
+            SQL("CREATE INDEX {} ON {} (position)").format(named("claim_tags_position"), tags),
+            SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (position)").format(
+                changes, named("verdict_changes_pkey")
+            ),
             SQL("CREATE INDEX {} ON {} (occurred_at_us, position)").format(
-                index("changes_occurred"), changes
+                named("changes_occurred"), changes
             ),
             SQL("CREATE INDEX {} ON {} (to_verdict, occurred_at_us, position)").format(
-                index("changes_to"), changes
+                named("changes_to"), changes
             ),
             SQL("CREATE INDEX {} ON {} (actor_id, occurred_at_us, position)").format(
-                index("changes_actor"), changes
+                named("changes_actor"), changes
             ),
-            SQL("CREATE INDEX {} ON {} (claim_id)").format(index("changes_claim"), changes),
+            SQL("CREATE INDEX {} ON {} (claim_id)").format(named("changes_claim"), changes),
         ]
+        return create, index
 
     # --- schema -------------------------------------------------------------
 
@@ -142,7 +157,8 @@ class PostgresReadModels(PostgresTrackingRecorder):
             row = curs.fetchone()
             if row is not None and row["found"] is not None:
                 return
-            for statement in self._create_statements(LIVE):
+            create, index = self._create_statements(LIVE)
+            for statement in (*create, *index):
                 curs.execute(statement)
 
     # --- tracking -------------------------------------------------------------
@@ -176,15 +192,17 @@ class PostgresReadModels(PostgresTrackingRecorder):
                 SQL("DELETE FROM {} WHERE claim_id = ANY(%s)").format(changes), (claim_ids,)
             )
         placeholders = SQL(", ").join(SQL("%s") for _ in CLAIM_COLUMNS)
-        updates = SQL(", ").join(
-            SQL("{0} = excluded.{0}").format(Identifier(column))
-            for column in (*CLAIM_COLUMNS[1:], "search")
-        )
+        insert = SQL(
+            "INSERT INTO {} ({}, search) VALUES ({}, array_to_tsvector(%s::text[]))"
+        ).format(claims, self._claim_columns, placeholders)
+        if replace:
+            # (Tables being loaded by a rebuild have no keys yet, and need none.)
+            insert += SQL(" ON CONFLICT (position) DO UPDATE SET ") + SQL(", ").join(
+                SQL("{0} = excluded.{0}").format(Identifier(column))
+                for column in (*CLAIM_COLUMNS[1:], "search")
+            )
         curs.executemany(
-            SQL(
-                "INSERT INTO {} ({}, search) VALUES ({}, array_to_tsvector(%s::text[]))"
-                " ON CONFLICT (position) DO UPDATE SET {}"
-            ).format(claims, self._claim_columns, placeholders, updates),
+            insert,
             [(*claim_values(p.claim, _same), list(p.claim.words)) for p in projections],
         )
         tag_rows = [(tag, p.claim.position) for p in projections for tag in p.claim.tags]
@@ -215,15 +233,18 @@ class PostgresReadModels(PostgresTrackingRecorder):
             )
             for base in _BASES:
                 curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self._table(REBUILD, base)))
-            for statement in self._create_statements(REBUILD):
+            create, self._rebuild_indexes = self._create_statements(REBUILD)
+            for statement in create:
                 curs.execute(statement)
 
     def load_rebuild(self, projections: Sequence[ClaimProjection]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             self._write(curs, projections, REBUILD, replace=False)
 
-    def analyze_rebuild(self) -> None:
+    def index_rebuild(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
+            for statement in self._rebuild_indexes:
+                curs.execute(statement)
             for base in _BASES:
                 curs.execute(SQL("ANALYZE {}").format(self._table(REBUILD, base)))
 
@@ -322,7 +343,10 @@ class PostgresReadModels(PostgresTrackingRecorder):
 
     def _rows(self, statement: Composed, params: tuple[Any, ...]) -> list[DictRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params)
+            # Never a server-side prepared statement: a generic plan, chosen
+            # once for every `q` and filter, can be much slower than the plan
+            # for the values at hand.
+            curs.execute(statement, params, prepare=False)
             return curs.fetchall()
 
 

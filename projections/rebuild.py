@@ -63,8 +63,8 @@ def rebuild(
     claims += len(chunk)
     counter.flush()
     # The rebuild tables now hold every event up to the head.
+    store.index_rebuild()
     store.apply(Batch(projections=[], end=head, events=0), REBUILD)
-    store.analyze_rebuild()
     projector.catch_up(REBUILD)
     position = store.swap_rebuild(projector.batches)
     return RebuildReport(

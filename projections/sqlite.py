@@ -42,15 +42,17 @@ def _hex(value: UUID) -> str:
     return value.hex
 
 
-def _create_statements(tables: TableSet) -> list[str]:
+def _create_statements(tables: TableSet) -> tuple[list[str], list[str]]:
+    """The tables, and their indexes: a rebuild loads the tables first and
+    indexes them once, which is faster than row by row."""
     claims, tags, changes, search = (tables.table(base) for base in _BASES)
     # Index names are unique per database and stay with a renamed table, so
     # each generation of tables gets its own.
     token = secrets.token_hex(4)
-    return [
+    create = [
         f"""CREATE TABLE {claims} (
             position INTEGER PRIMARY KEY,
-            claim_id TEXT NOT NULL UNIQUE,
+            claim_id TEXT NOT NULL,
             text TEXT NOT NULL,
             claimant_name TEXT NOT NULL,
             claimant TEXT NOT NULL,
@@ -65,13 +67,10 @@ def _create_statements(tables: TableSet) -> list[str]:
             evidence_context INTEGER NOT NULL,
             verifications INTEGER NOT NULL,
             words TEXT NOT NULL)""",
-        f"CREATE INDEX claims_verdict_{token} ON {claims} (verdict, position)",
-        f"CREATE INDEX claims_claimant_{token} ON {claims} (claimant_name, position)",
         f"""CREATE TABLE {tags} (
             tag TEXT NOT NULL,
             position INTEGER NOT NULL,
             PRIMARY KEY (tag, position)) WITHOUT ROWID""",
-        f"CREATE INDEX claim_tags_position_{token} ON {tags} (position)",
         f"""CREATE TABLE {changes} (
             position INTEGER PRIMARY KEY,
             claim_id TEXT NOT NULL,
@@ -84,12 +83,19 @@ def _create_statements(tables: TableSet) -> list[str]:
             actor_id TEXT NOT NULL,
             actor TEXT NOT NULL,
             reason TEXT)""",
+        f"CREATE VIRTUAL TABLE {search} USING fts5(words, tokenize='ascii', detail='none')",
+    ]
+    index = [
+        f"CREATE UNIQUE INDEX claims_claim_id_{token} ON {claims} (claim_id)",
+        f"CREATE INDEX claims_verdict_{token} ON {claims} (verdict, position)",
+        f"CREATE INDEX claims_claimant_{token} ON {claims} (claimant_name, position)",
+        f"CREATE INDEX claim_tags_position_{token} ON {tags} (position)",
         f"CREATE INDEX changes_occurred_{token} ON {changes} (occurred_at_us, position)",
         f"CREATE INDEX changes_to_{token} ON {changes} (to_verdict, occurred_at_us, position)",
         f"CREATE INDEX changes_actor_{token} ON {changes} (actor_id, occurred_at_us, position)",
         f"CREATE INDEX changes_claim_{token} ON {changes} (claim_id)",
-        f"CREATE VIRTUAL TABLE {search} USING fts5(words, tokenize='ascii', detail='none')",
     ]
+    return create, index
 
 
 class SQLiteReadModels(SQLiteTrackingRecorder):
@@ -97,6 +103,7 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
         super().__init__(datastore)
         self._claim_columns = ", ".join(CLAIM_COLUMNS)
         self._change_columns = ", ".join(CHANGE_COLUMNS)
+        self._rebuild_indexes: list[str] = []
 
     # --- schema -------------------------------------------------------------
 
@@ -106,7 +113,8 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
             return
         try:
             with self.datastore.transaction(commit=True) as c:
-                for statement in _create_statements(LIVE):
+                create, index = _create_statements(LIVE)
+                for statement in (*create, *index):
                     c.execute(statement)
         except Exception:
             # Another process created them first.
@@ -172,15 +180,18 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
             c.execute("DELETE FROM tracking WHERE application_name = ?", (REBUILD.tracking_name,))
             for base in _BASES:
                 c.execute(f"DROP TABLE IF EXISTS {REBUILD.table(base)}")
-            for statement in _create_statements(REBUILD):
+            create, self._rebuild_indexes = _create_statements(REBUILD)
+            for statement in create:
                 c.execute(statement)
 
     def load_rebuild(self, projections: Sequence[ClaimProjection]) -> None:
         with self.datastore.transaction(commit=True) as c:
             self._write(c, projections, REBUILD, replace=False)
 
-    def analyze_rebuild(self) -> None:
+    def index_rebuild(self) -> None:
         with self.datastore.transaction(commit=True) as c:
+            for statement in self._rebuild_indexes:
+                c.execute(statement)
             for base in _BASES[:3]:  # not the FTS5 table
                 c.execute(f"ANALYZE {REBUILD.table(base)}")
 
