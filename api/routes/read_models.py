@@ -158,14 +158,18 @@ async def _caught_up(service: LedgerService, min_position: int | None) -> None:
         return
     deadline = time.monotonic() + READ_YOUR_WRITES_SECONDS
     delay = 0.005
-    while (position := await run_in_threadpool(service.read_models.position)) < min_position:
-        if min_position > await run_in_threadpool(service.store.event_log.head_position):
-            raise ProblemError(
-                422,
-                "invalid-request",
-                f"min_position {min_position} is past the ledger's newest event.",
-                errors=[FieldError(field="min_position", message="no such position yet")],
-            )
+    position = await run_in_threadpool(service.read_models.position)
+    # The head only grows: once is enough to tell a position that cannot come.
+    if position < min_position and min_position > await run_in_threadpool(
+        service.store.event_log.head_position
+    ):
+        raise ProblemError(
+            422,
+            "invalid-request",
+            f"min_position {min_position} is past the ledger's newest event.",
+            errors=[FieldError(field="min_position", message="no such position yet")],
+        )
+    while position < min_position:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise Unavailable(
@@ -174,6 +178,7 @@ async def _caught_up(service: LedgerService, min_position: int | None) -> None:
             )
         await asyncio.sleep(min(delay, remaining))
         delay = min(delay * 2, 0.1)
+        position = await run_in_threadpool(service.read_models.position)
 
 
 def _claim_summary(record: ClaimRecord) -> dict[str, Any]:
