@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
@@ -12,9 +12,13 @@ from fastapi import FastAPI
 from api.feed import HeadWatch
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.routes import claims, events, health, problems, read_models
+from api.routes import claims, events, health, problems, read_models, writes
+from api.state import Ledger
+from factledger.keys import KeyCache
+from factledger.reads import ClaimReads
 from factledger.service import LedgerService
 from factledger.settings import Settings
+from storage.postgres.listener import ListenedGeneration
 
 __all__ = ["create_app", "create_served_app"]
 
@@ -50,25 +54,35 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = service or LedgerService(settings or Settings())
-        app.state.service = opened
-        app.state.head_watch = HeadWatch(opened.store.event_log.head_position)
-        runner = app.state.projector = (
-            opened.projector_runner() if opened.settings.projector else None
-        )
-        if runner is not None:
-            runner.start()
-        if freeze_heap:
-            app.openapi()
-            gc.collect()
-            gc.freeze()
-        try:
-            yield
-        finally:
-            await app.state.head_watch.close()
-            if runner is not None:
-                runner.stop()
+        async with AsyncExitStack() as stack:
             if service is None:
-                opened.close()
+                stack.callback(opened.close)  # last: the writer answers every caller first
+            reader = opened.store.claim_reader()
+            await reader.open()
+            stack.push_async_callback(reader.close)
+            generation = opened.store.keys_generation()
+            if isinstance(generation, ListenedGeneration):
+                await generation.start()
+                stack.push_async_callback(generation.stop)
+            runs_projector = opened.settings.projector and not opened.settings.projector_child
+            runner = opened.projector_runner() if runs_projector else None
+            ledger = app.state.ledger = Ledger(
+                service=opened,
+                reads=ClaimReads(opened.histories, opened.store.event_queries, reader),
+                keys=KeyCache(opened.keys, generation),
+                head_watch=HeadWatch(opened.store.event_log.head_position),
+                projector=runner,
+                projector_mode="child" if opened.settings.projector_child else "off",
+            )
+            stack.push_async_callback(ledger.head_watch.close)
+            if runner is not None:
+                runner.start()
+                stack.callback(runner.stop)
+            if freeze_heap:
+                app.openapi()
+                gc.collect()
+                gc.freeze()
+            yield
 
     app = FastAPI(
         title="Factledger",
@@ -79,7 +93,7 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
-    for module in (claims, read_models, events, health, problems):
+    for module in (writes, claims, read_models, events, health, problems):
         app.include_router(module.router)
     install_openapi(app)
     return app

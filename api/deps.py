@@ -1,42 +1,42 @@
-"""The dependencies routes declare, in the order SPEC §4 checks them:
-access (401/403), then the body's size (413), media type (415) and shape
-(422), then the conditions (`If-Match`, `Idempotency-Key`).
+"""What routes need from a request, in the order SPEC §4 checks it: access
+(401/403), then the body's size (413), media type (415) and shape (422),
+then the conditions (`If-Match`, `Idempotency-Key`).
 
-FastAPI resolves a route's dependencies in the order of its parameters, so a
-write route lists the caller first and the body second.
+Everything here is async and runs in the event loop: a route pays no thread
+hop for its dependencies.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final, Generic, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
-from fastapi import Depends, Header, Query, Request
-from pydantic import BaseModel
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, ValidationError
 
-from api.problems import FieldError, ProblemError
+from api.problems import FieldError, ProblemError, field_errors
+from api.state import Ledger
+from factledger.commands import IfMatch
 from factledger.idempotency import request_fingerprint
-from factledger.service import LedgerService
-from factledger.writes import IfMatch, WriteRequest
 from ledger.access import Actor, Role
-from ledger.times import InvalidTime, parse_instant, utc_now
+from ledger.times import InvalidTime, parse_instant
 from storage.rows import IdempotencyRow, IdempotencyScope
 
 __all__ = [
     "MAX_BODY_BYTES",
-    "JsonBody",
+    "LedgerDep",
     "ReaderDep",
-    "ServiceDep",
     "TimeWindowDep",
-    "WriteConditions",
-    "WriteConditionsDep",
-    "json_body",
-    "require",
-    "write_request",
+    "TimeWindowQuery",
+    "caller",
+    "idempotency",
+    "if_match",
+    "json_document",
+    "query_time",
+    "validated",
 ]
 
 MAX_BODY_BYTES: Final = 64 * 1024
@@ -44,23 +44,23 @@ MAX_BODY_BYTES: Final = 64 * 1024
 M = TypeVar("M", bound=BaseModel)
 
 
-def _service(request: Request) -> LedgerService:
-    service: LedgerService = request.app.state.service
-    return service
+def _ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
 
 
-ServiceDep = Annotated[LedgerService, Depends(_service)]
+LedgerDep = Annotated[Ledger, Depends(_ledger)]
 
 
 # --- access -------------------------------------------------------------------
 
 
-def _presented_actor(request: Request, service: LedgerService) -> Actor | None:
+async def _presented_actor(request: Request, ledger: Ledger) -> Actor | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
     scheme, _, token = header.strip().partition(" ")
-    actor = service.keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    actor = await ledger.keys.actor(token.strip()) if scheme.lower() == "bearer" else None
     if actor is None:
         raise ProblemError(
             401,
@@ -72,51 +72,36 @@ def _presented_actor(request: Request, service: LedgerService) -> Actor | None:
     return actor
 
 
-def require(role: Role) -> Callable[[Request, LedgerService], Actor]:
-    """A dependency answering 401 without a valid key, 403 when its role is too small."""
-
-    def caller(request: Request, service: ServiceDep) -> Actor:
-        actor = _presented_actor(request, service)
-        if actor is None:
-            raise ProblemError(
-                401,
-                "unauthorized",
-                "This needs an API key: send Authorization: Bearer <api key>.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if not actor.role.includes(role):
-            raise ProblemError(
-                403,
-                "forbidden",
-                f"This needs the role {role.value} or above; the key's role is {actor.role}.",
-            )
-        return actor
-
-    return caller
+async def caller(request: Request, ledger: Ledger, role: Role) -> Actor:
+    """The caller's actor: 401 without a valid key, 403 when its role is too small."""
+    actor = await _presented_actor(request, ledger)
+    if actor is None:
+        raise ProblemError(
+            401,
+            "unauthorized",
+            "This needs an API key: send Authorization: Bearer <api key>.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not actor.role.includes(role):
+        raise ProblemError(
+            403,
+            "forbidden",
+            f"This needs the role {role.value} or above; the key's role is {actor.role}.",
+        )
+    return actor
 
 
-def _reader(request: Request, service: ServiceDep) -> Actor | None:
+async def _reader(request: Request, ledger: LedgerDep) -> Actor | None:
     """Reads are public unless the settings say otherwise; a presented key must be valid."""
-    if service.settings.reads_require_key:
-        return require(Role.READER)(request, service)
-    return _presented_actor(request, service)
+    if ledger.settings.reads_require_key:
+        return await caller(request, ledger, Role.READER)
+    return await _presented_actor(request, ledger)
 
 
 ReaderDep = Annotated[Actor | None, Depends(_reader)]
 
 
 # --- bodies -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JsonBody(Generic[M]):
-    model: M
-    document: dict[str, Any]
-    """The body as parsed JSON, before validation: what an idempotent retry must repeat."""
-
-    @property
-    def fingerprint(self) -> str:
-        return request_fingerprint(self.document)
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -183,16 +168,25 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
     return document
 
 
-def json_body(model: type[M]) -> Callable[[Request], Awaitable[JsonBody[M]]]:
-    """A dependency reading the body: 413 when too large, 415 when not JSON, 422 when invalid."""
+async def json_document(request: Request) -> dict[str, Any]:
+    """The body as a JSON object: 413 when too large, 415 when not JSON, 422 when not
+    an object of JSON."""
+    raw = await _read_limited(request)
+    _check_media_type(request)
+    return _parse_json(raw)
 
-    async def body(request: Request) -> JsonBody[M]:
-        raw = await _read_limited(request)
-        _check_media_type(request)
-        document = _parse_json(raw)
-        return JsonBody(model=model.model_validate(document), document=document)
 
-    return body
+def validated(model: type[M], document: dict[str, Any]) -> M:
+    """The body as its model; 422 naming every field that is wrong."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise ProblemError(
+            422,
+            "invalid-request",
+            "The request body is not valid; see errors.",
+            errors=field_errors(error.errors()),
+        ) from None
 
 
 # --- conditions -----------------------------------------------------------------
@@ -201,7 +195,11 @@ _ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
 _IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
 
-def _parse_if_match(value: str) -> IfMatch:
+def if_match(request: Request) -> IfMatch | None:
+    """The `If-Match` condition: `*` or a list of entity tags; else 422."""
+    value = request.headers.get("if-match")
+    if value is None:
+        return None
     if value.strip() == "*":
         return IfMatch(any_version=True)
     versions, position = set(), 0
@@ -230,27 +228,13 @@ def _parse_if_match(value: str) -> IfMatch:
     return IfMatch(versions=frozenset(versions))
 
 
-@dataclass(frozen=True)
-class WriteConditions:
-    if_match: IfMatch | None
-    idempotency_key: str | None
-
-
-def _write_conditions(
-    if_match: Annotated[
-        str | None,
-        Header(alias="If-Match", description='Append only if the claim is at this version: "3".'),
-    ] = None,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="1 to 255 printable ASCII characters; a retry with the same key and body "
-            "gets the first answer again and appends nothing.",
-        ),
-    ] = None,
-) -> WriteConditions:
-    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+def idempotency(request: Request, actor: Actor, document: dict[str, Any]) -> IdempotencyRow | None:
+    """The `Idempotency-Key` in its scope (API key, method, path), with the body's
+    fingerprint; 422 when the key is not 1 to 255 printable ASCII characters."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ProblemError(
             422,
             "invalid-request",
@@ -259,34 +243,11 @@ def _write_conditions(
                 FieldError(field="Idempotency-Key", message="1 to 255 printable ASCII characters")
             ],
         )
-    return WriteConditions(
-        if_match=_parse_if_match(if_match) if if_match is not None else None,
-        idempotency_key=idempotency_key,
-    )
-
-
-WriteConditionsDep = Annotated[WriteConditions, Depends(_write_conditions)]
-
-
-def write_request(
-    request: Request, actor: Actor, conditions: WriteConditions, body: JsonBody[Any]
-) -> WriteRequest:
-    idempotency = None
-    if conditions.idempotency_key is not None:
-        idempotency = IdempotencyRow(
-            scope=IdempotencyScope(
-                api_key_id=actor.id,
-                method=request.method,
-                path=request.url.path,
-                key=conditions.idempotency_key,
-            ),
-            request_hash=body.fingerprint,
-        )
-    return WriteRequest(
-        actor=actor,
-        received_at=utc_now(),
-        if_match=conditions.if_match,
-        idempotency=idempotency,
+    return IdempotencyRow(
+        scope=IdempotencyScope(
+            api_key_id=actor.id, method=request.method, path=request.url.path, key=key
+        ),
+        request_hash=request_fingerprint(document),
     )
 
 
@@ -316,7 +277,7 @@ def query_time(name: str, value: str | None) -> datetime | None:
         ) from None
 
 
-def _time_window(
+async def _time_window(
     as_of: Annotated[
         str | None,
         Query(

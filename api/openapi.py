@@ -9,15 +9,16 @@ problem schema every error answer uses, to the document's components.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
+from ledger.events import EventType
 
-__all__ = ["install_openapi", "problem_responses", "request_body"]
+__all__ = ["install_openapi", "problem_responses", "request_body", "write_operation"]
 
 _REF = "#/components/schemas/{model}"
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
@@ -36,6 +37,40 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+_CONDITIONS: Final = [
+    {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": 'Append only if the claim is at this version: "3".',
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "1 to 255 printable ASCII characters; a retry with the same key and "
+        "body gets the first answer again and appends nothing.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    },
+]
+
+
+def write_operation(model: type[BaseModel], path_ids: list[str]) -> dict[str, Any]:
+    """`openapi_extra` for a write: its body, the ids in its path, its conditions.
+    (A write reads them itself, so that access is checked before them, SPEC §4.)"""
+    ids = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"},
+        }
+        for name in path_ids
+    ]
+    return {**request_body(model), "parameters": [*ids, *_CONDITIONS]}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses` entries of the problems a route may answer with."""
     return {
@@ -50,43 +85,42 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # Which operations a write's answer leads to, and how: OpenAPI links let a
 # schema-driven client (or a fuzzer) follow a new claim or item to its reads
 # and writes.
-_CLAIM_ID = "$response.body#/claim_id"
-_LINKS: dict[str, dict[str, dict[str, str]]] = {
-    "register_claim": {
-        "get_claim": {"claim_id": _CLAIM_ID},
-        "get_history": {"claim_id": _CLAIM_ID},
-        "get_timeline": {"claim_id": _CLAIM_ID},
-        "file_rebuttal": {"claim_id": _CLAIM_ID},
-        "attach_evidence": {"claim_id": _CLAIM_ID},
-        "record_verification": {"claim_id": _CLAIM_ID},
-        "amend_claim": {"claim_id": _CLAIM_ID},
-        "get_event": {"event_id": "$response.body#/event_id"},
-    },
-    "file_rebuttal": {
-        "withdraw_rebuttal": {
-            "claim_id": _CLAIM_ID,
-            "rebuttal_id": "$response.body#/data/rebuttal_id",
-        },
-    },
-    "attach_evidence": {
-        "withdraw_evidence": {
-            "claim_id": _CLAIM_ID,
-            "evidence_id": "$response.body#/data/evidence_id",
-        },
-    },
-    "record_verification": {
-        "retract_verification": {
-            "claim_id": _CLAIM_ID,
-            "verification_id": "$response.body#/data/verification_id",
-        },
-    },
-}
+_CLAIM_ID: Final = "$response.body#/claim_id"
+
+
+def _links() -> dict[str, dict[str, dict[str, str]]]:
+    registration = EventType.CLAIM_REGISTERED.declared.operation
+    links: dict[str, dict[str, dict[str, str]]] = {
+        registration: {
+            "get_claim": {"claim_id": _CLAIM_ID},
+            "get_history": {"claim_id": _CLAIM_ID},
+            "get_timeline": {"claim_id": _CLAIM_ID},
+            "get_event": {"event_id": "$response.body#/event_id"},
+        }
+    }
+    for event_type in EventType:
+        declared = event_type.declared
+        if event_type.registers or declared.ends is not None:
+            continue
+        links[registration][declared.operation] = {"claim_id": _CLAIM_ID}
+        if declared.begins is None:
+            continue
+        for ending in EventType:
+            if ending.declared.ends is declared.begins:
+                field = declared.begins.id_field
+                links[declared.operation] = {
+                    ending.declared.operation: {
+                        "claim_id": _CLAIM_ID,
+                        field: f"$response.body#/data/{field}",
+                    }
+                }
+    return links
 
 
 def _add_links(document: dict[str, Any]) -> None:
     for path in document.get("paths", {}).values():
         for operation in path.values():
-            links = _LINKS.get(operation.get("operationId", ""))
+            links = _links().get(operation.get("operationId", ""))
             created = operation.get("responses", {}).get("201")
             if links and created is not None:
                 created["links"] = {

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any, Final
 
+import psycopg
 from eventsourcing.persistence import ConnectionUnavailableError, InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -249,6 +250,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(ValidationError, on_body_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for database_error in (OperationalError, InterfaceError, ConnectionUnavailableError):
+    for database_error in (
+        OperationalError,
+        InterfaceError,
+        ConnectionUnavailableError,
+        psycopg.OperationalError,
+    ):
         app.add_exception_handler(database_error, on_database_down)
     app.add_exception_handler(Exception, on_bug)

@@ -1,44 +1,36 @@
 """Request and answer bodies of the HTTP API that are not the domain's own.
 
-A write body is the command's payload plus the optional `occurred_at`; the
-claim's own state, timeline and envelopes are the domain's models.
+A write body is the write's payload plus the optional `occurred_at`, derived
+from the declaration of its event (`ledger.events`); the claim's own state,
+timeline and envelopes are the domain's models.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import cache
+from typing import Any, Literal, cast
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from ledger.envelope import Envelope
-from ledger.payloads import (
-    ClaimAmendment,
-    ClaimRegistration,
-    EvidenceAttachment,
-    Party,
-    RebuttalFiling,
-    VerificationRecording,
-    Withdrawal,
-)
+from ledger.events import EventType
+from ledger.fields import FrozenModel
+from ledger.payloads import Party
 from ledger.times import Instant
 from ledger.verdict import Verdict, VerdictChange
 
 __all__ = [
-    "AmendmentCreate",
     "ChangeEntry",
     "ChangesPage",
-    "ClaimCreate",
     "ClaimSummary",
     "ClaimsPage",
     "EventsPage",
-    "EvidenceCreate",
     "Health",
+    "HistoryCacheStatus",
     "ReadModelStatus",
     "Readiness",
-    "RebuttalCreate",
-    "VerificationCreate",
-    "WithdrawalCreate",
+    "write_body",
 ]
 
 _OCCURRED_AT = Field(
@@ -46,35 +38,23 @@ _OCCURRED_AT = Field(
     description="When it happened in the world; the server's clock when absent. "
     "At most 5 minutes ahead of the server's clock.",
 )
+_CLAIM_ID = Field(
+    default=None, description="A client-chosen id; a second registration with it is a 409."
+)
 
 
-class ClaimCreate(ClaimRegistration):
-    occurred_at: Instant | None = _OCCURRED_AT
-    claim_id: UUID | None = Field(
-        default=None, description="A client-chosen id; a second registration with it is a 409."
+@cache
+def write_body(event_type: EventType) -> type[FrozenModel]:
+    """The body a write takes: its payload, and `occurred_at`; a registration's also
+    takes a client-chosen `claim_id`. (Registration: `ClaimRegistrationBody`, ...)"""
+    payload = event_type.declared.payload
+    fields: dict[str, Any] = {"occurred_at": (Instant | None, _OCCURRED_AT)}
+    if event_type.registers:
+        fields["claim_id"] = (UUID | None, _CLAIM_ID)
+    return cast(
+        type[FrozenModel],
+        create_model(f"{payload.__name__}Body", __base__=payload, __module__=__name__, **fields),
     )
-
-
-class AmendmentCreate(ClaimAmendment):
-    occurred_at: Instant | None = _OCCURRED_AT
-
-
-class EvidenceCreate(EvidenceAttachment):
-    occurred_at: Instant | None = _OCCURRED_AT
-
-
-class RebuttalCreate(RebuttalFiling):
-    occurred_at: Instant | None = _OCCURRED_AT
-
-
-class VerificationCreate(VerificationRecording):
-    occurred_at: Instant | None = _OCCURRED_AT
-
-
-class WithdrawalCreate(Withdrawal):
-    """The body of a withdrawal (of evidence or a rebuttal) or of a retraction."""
-
-    occurred_at: Instant | None = _OCCURRED_AT
 
 
 class EventsPage(BaseModel):
@@ -132,6 +112,15 @@ class ReadModelStatus(BaseModel):
     lag: int = Field(description="Events in the ledger not applied yet.")
 
 
+class HistoryCacheStatus(BaseModel):
+    claims: int = Field(description="Claims whose decoded history this process keeps.")
+    events: int = Field(description="Events in those histories.")
+    size_bytes: int = Field(description="Their estimated size in memory.")
+    budget_bytes: int = Field(description="The most they may take (FACTLEDGER_HISTORY_CACHE_MIB).")
+    hits: int
+    misses: int
+
+
 class Readiness(BaseModel):
     status: Literal["ready"] = "ready"
     database: Literal["ok"] = "ok"
@@ -140,6 +129,10 @@ class Readiness(BaseModel):
     read_models: dict[str, ReadModelStatus] = Field(
         description="Each read model's position and lag in events."
     )
-    projector: Literal["leading", "standing_by", "stopped", "off"] = Field(
-        description="This process's projector: working, waiting to take over, or not run here."
+    projector: Literal["leading", "standing_by", "stopped", "off", "child"] = Field(
+        description="This process's projector: working, waiting to take over, not run here, "
+        "or run by a child process of `serve`."
+    )
+    history_cache: HistoryCacheStatus = Field(
+        description="This process's decoded claim histories (point-in-time reads)."
     )

@@ -118,7 +118,7 @@ def seed() -> None:
         try:
             with click.progressbar(length=total, label="Seeding", file=sys.stderr) as bar:
                 report = seed_ledger(
-                    service.writes, seeds, on_write=lambda _key, _written: bar.update(1)
+                    service.writer, seeds, on_write=lambda _key, _written: bar.update(1)
                 )
         except LedgerError as error:
             raise CommandError(f"seeding stopped: {error.detail}") from None

@@ -3,25 +3,39 @@
 A key reads `fl_<key id>_<secret>`. The key id is public (it is the `actor.id`
 of every event the key writes); the secret is 32 random bytes, so a plain
 SHA-256 of the whole key is enough to store it: there is nothing to guess.
+
+A serving process keeps the keys it has checked (`KeyCache`), so a request
+costs no query. Making or revoking a key moves the ledger's keys generation
+in the same transaction; a process that sees the generation move forgets
+every key it kept. PostgreSQL announces it (NOTIFY), and each process listens;
+on SQLite each process looks at the generation at most every quarter second.
+Either way a revocation takes effect everywhere within a second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from ledger.access import Actor, Role
 from storage.queries import KeyQueries
 from storage.rows import ApiKeyRow
 
-__all__ = ["ApiKeys", "IssuedKey", "KeyNotFound"]
+__all__ = ["ApiKeys", "IssuedKey", "KeyCache", "KeyGeneration", "KeyNotFound", "PolledGeneration"]
+
+log = logging.getLogger(__name__)
 
 _KEY_FORMAT: Final = re.compile(r"fl_(?P<key_id>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
+_POLL_SECONDS: Final = 0.25
+_KEPT: Final = 10_000
 
 
 class KeyNotFound(LookupError):
@@ -78,3 +92,58 @@ class ApiKeys:
         if not hmac.compare_digest(row.secret_hash, _hash(presented)):
             return None
         return Actor(id=row.key_id, name=row.name, role=Role(row.role))
+
+
+class KeyGeneration(Protocol):
+    """The ledger's keys generation as this process knows it."""
+
+    def current(self) -> int | None:
+        """The generation, or None when it cannot be known now (then no key may be
+        answered from memory)."""
+
+
+class PolledGeneration:
+    """Reads the generation from the database at most every `poll_seconds`."""
+
+    def __init__(self, read: Callable[[], int], poll_seconds: float = _POLL_SECONDS) -> None:
+        self.read = read
+        self.poll_seconds = poll_seconds
+        self._generation: int | None = None
+        self._read_at = 0.0
+
+    def current(self) -> int | None:
+        now = time.monotonic()
+        if self._generation is None or now - self._read_at >= self.poll_seconds:
+            try:
+                self._generation = self.read()
+            except Exception:  # noqa: BLE001 (unknown: answer no key from memory)
+                self._generation = None
+                return None
+            self._read_at = now
+        return self._generation
+
+
+class KeyCache:
+    """The keys this process has checked, by the hash of the presented key."""
+
+    def __init__(self, keys: ApiKeys, generation: KeyGeneration) -> None:
+        self.keys = keys
+        self.generation = generation
+        self._kept: dict[str, Actor | None] = {}
+        self._kept_generation: int | None = None
+
+    async def actor(self, presented: str) -> Actor | None:
+        """The actor a presented key stands for; None for an unknown or revoked key."""
+        generation = self.generation.current()
+        if generation is None or generation != self._kept_generation:
+            self._kept.clear()
+            self._kept_generation = generation
+        digest = _hash(presented)
+        if digest in self._kept:
+            return self._kept[digest]
+        actor = await asyncio.to_thread(self.keys.authenticate, presented)
+        if generation is not None and generation == self._kept_generation:
+            if len(self._kept) >= _KEPT:
+                self._kept.clear()
+            self._kept[digest] = actor
+        return actor

@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from typing import Any, Final
 from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from factledger.commands import Command, Written
 from factledger.idempotency import request_fingerprint
-from factledger.writes import LedgerWrites, WriteRequest, Written
+from factledger.writer import Writer
 from ledger.access import SEEDS_ACTOR
+from ledger.events import EventType
 from ledger.fields import FrozenModel
 from ledger.payloads import ClaimRegistration, RebuttalFiling
 from ledger.times import Instant, utc_now
@@ -78,84 +81,79 @@ def load_seeds() -> list[SeedFile]:
 
 
 def seed_ledger(
-    writes: LedgerWrites,
+    writer: Writer,
     seeds: list[SeedFile],
     on_write: Callable[[str, Written], None] = lambda _key, _written: None,
 ) -> SeedReport:
+    """Writes every seed not written yet, in order, as the seeds actor (all handed
+    to the writer at once: it commits them together)."""
     report = SeedReport()
-    for seed_write in _writes(writes, seeds):
-        written = seed_write.write(_request(seed_write.path, seed_write.key, seed_write.document))
+    submitted = [(key, writer.submit(command)) for key, command in _commands(seeds)]
+    for key, future in submitted:
+        written = future.result()
         if written.replayed:
             report.already_there += 1
         else:
             report.appended += 1
-        on_write(seed_write.key, written)
+        on_write(key, written)
     return report
 
 
-Write = Callable[[WriteRequest], Written]
-
-
-@dataclass(frozen=True)
-class _SeedWrite:
-    key: str
-    """The Idempotency-Key of the write."""
-    path: str
-    """The API path the same write would be posted to: the key's scope."""
-    document: dict[str, Any]
-    write: Write
-
-
-def _writes(writes: LedgerWrites, seeds: list[SeedFile]) -> Iterator[_SeedWrite]:
-    """Every write the seeds ask for, in order."""
+def _commands(seeds: list[SeedFile]) -> Iterator[tuple[str, Command]]:
+    """Every write the seeds ask for, in order, with its Idempotency-Key."""
     for seeds_file in seeds:
         for entry in seeds_file.claims:
             claim_id = seed_claim_id(entry.key)
-            yield _SeedWrite(
-                key=f"seed:{entry.key}",
-                path="/claims",
-                document=entry.claim.model_dump(mode="json", exclude_none=True),
-                write=_registration(writes, claim_id, entry.claim),
+            key = f"seed:{entry.key}"
+            yield (
+                key,
+                _command(
+                    EventType.CLAIM_REGISTERED,
+                    claim_id,
+                    "/claims",
+                    key,
+                    entry.claim.model_dump(mode="json", exclude_none=True),
+                    entry.claim.occurred_at,
+                    ClaimRegistration.model_validate(
+                        entry.claim.model_dump(exclude={"occurred_at"}, exclude_none=True)
+                    ),
+                ),
             )
             for rebuttal in entry.rebuttals:
-                yield _SeedWrite(
-                    key=f"seed:{entry.key}:{rebuttal.key}",
-                    path=f"/claims/{claim_id}/rebuttals",
-                    document=rebuttal.model_dump(mode="json", exclude_none=True),
-                    write=_rebuttal(writes, claim_id, rebuttal),
+                key = f"seed:{entry.key}:{rebuttal.key}"
+                yield (
+                    key,
+                    _command(
+                        EventType.REBUTTAL_FILED,
+                        claim_id,
+                        f"/claims/{claim_id}/rebuttals",
+                        key,
+                        rebuttal.model_dump(mode="json", exclude_none=True),
+                        rebuttal.occurred_at,
+                        RebuttalFiling.model_validate(
+                            rebuttal.model_dump(exclude={"occurred_at", "key"}, exclude_none=True)
+                        ),
+                    ),
                 )
 
 
-def _registration(writes: LedgerWrites, claim_id: UUID, claim: SeedClaim) -> Write:
-    registration = ClaimRegistration.model_validate(
-        claim.model_dump(exclude={"occurred_at"}, exclude_none=True)
-    )
-
-    def write(request: WriteRequest) -> Written:
-        return writes.register_claim(
-            registration, claim_id=claim_id, occurred_at=claim.occurred_at, request=request
-        )
-
-    return write
-
-
-def _rebuttal(writes: LedgerWrites, claim_id: UUID, rebuttal: SeedRebuttal) -> Write:
-    filing = RebuttalFiling.model_validate(
-        rebuttal.model_dump(exclude={"occurred_at", "key"}, exclude_none=True)
-    )
-
-    def write(request: WriteRequest) -> Written:
-        return writes.file_rebuttal(
-            claim_id, filing, occurred_at=rebuttal.occurred_at, request=request
-        )
-
-    return write
-
-
-def _request(path: str, key: str, document: dict[str, Any]) -> WriteRequest:
-    return WriteRequest(
+def _command(
+    event_type: EventType,
+    claim_id: UUID,
+    path: str,
+    key: str,
+    document: dict[str, Any],
+    occurred_at: datetime,
+    payload: FrozenModel,
+) -> Command:
+    """The write as the API would take it, posted to `path` with that Idempotency-Key."""
+    return Command(
+        event_type=event_type,
+        payload=payload,
         actor=SEEDS_ACTOR,
         received_at=utc_now(),
+        claim_id=claim_id,
+        occurred_at=occurred_at,
         idempotency=IdempotencyRow(
             scope=IdempotencyScope(api_key_id=SEEDS_ACTOR.id, method="POST", path=path, key=key),
             request_hash=request_fingerprint(document),

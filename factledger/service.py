@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from factledger.application import LedgerStore
+from factledger.histories import Histories
 from factledger.keys import ApiKeys
 from factledger.reads import ClaimReads
 from factledger.settings import Settings
-from factledger.writes import LedgerWrites
+from factledger.writer import Writer
 from projections.leases import lease_for
 from projections.projector import Projector
 from projections.runner import ProjectorRunner
@@ -21,8 +22,14 @@ class LedgerService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = LedgerStore(settings.database)
-        self.writes = LedgerWrites(self.store)
-        self.reads = ClaimReads(self.store.event_log)
+        self.histories = Histories(settings.history_cache_mib * 1024 * 1024)
+        self.writer = Writer(
+            self.store.appender,
+            self.store.event_queries,
+            self.histories,
+            on_commit=self.store.appended.set,
+        )
+        self.reads = ClaimReads(self.histories, self.store.event_queries)
         self.keys = ApiKeys(self.store.key_queries)
         self.read_models = self.store.read_models
         self.projector = Projector(
@@ -36,4 +43,5 @@ class LedgerService:
         return ProjectorRunner(self.projector, lease_for(database, self.store.appended, channel))
 
     def close(self) -> None:
+        self.writer.close()
         self.store.close()

@@ -26,8 +26,19 @@ class Settings(BaseSettings):
         default=True,
         description="Run a projector in each served process (`serve --no-projector` turns it off).",
     )
+    projector_child: bool = Field(
+        default=False,
+        description="Set by `serve` for its workers: the projector runs in a child "
+        "process that `serve` supervises, not in them.",
+    )
     projector_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Events per projector transaction."
+    )
+    history_cache_mib: int = Field(
+        default=256,
+        ge=1,
+        le=1024 * 1024,
+        description="Memory each process may keep decoded claim histories in, in MiB.",
     )
 
     @field_validator("database_url")

@@ -1,8 +1,9 @@
 """The Claim aggregate: the events of one claim, and the rules that guard them.
 
-Commands are plain methods: they check the rules (`check_*`), make the ids
-and the salt, then call a method decorated with `@event`, whose body only
-records what happened, because it runs again on every replay.
+One command, `execute`, appends any event of `ledger.events`: it checks the
+rules (`check_*`), makes the ids and the salt, then triggers the event, whose
+`apply` only records what happened to the claim's items, because it runs
+again whenever a claim is rebuilt from its history.
 
 The aggregate keeps just what its rules need (when the claim was made, which
 items exist, when, and which were ended). The verdict is never kept here: it
@@ -12,14 +13,14 @@ is always folded from the recorded events (`ledger.verdict`).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Final
+from typing import Any, ClassVar, Final, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate, event
-from pydantic import BaseModel, ConfigDict
+from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
+from pydantic import BaseModel, ConfigDict, create_model
 
 from ledger.access import Actor
 from ledger.errors import (
@@ -29,47 +30,14 @@ from ledger.errors import (
     OccurredBeforeRegistration,
     OccurredInFuture,
 )
-from ledger.payloads import (
-    ClaimAmendedData,
-    ClaimAmendment,
-    ClaimRegisteredData,
-    ClaimRegistration,
-    EvidenceAttachedData,
-    EvidenceAttachment,
-    EvidenceWithdrawnData,
-    RebuttalFiledData,
-    RebuttalFiling,
-    RebuttalWithdrawnData,
-    VerificationRecordedData,
-    VerificationRecording,
-    VerificationRetractedData,
-    Withdrawal,
-)
-from ledger.times import Instant, format_instant
+from ledger.events import EventType, ItemKind
+from ledger.fields import FrozenModel
+from ledger.recorded import RecordedEvent
+from ledger.times import Instant, format_instant, from_micros
 
-__all__ = ["MAX_CLOCK_SKEW", "Claim", "ClaimEvent", "EventData", "ItemKind", "resolve_occurred_at"]
-
-EventData = (
-    ClaimRegisteredData
-    | ClaimAmendedData
-    | EvidenceAttachedData
-    | EvidenceWithdrawnData
-    | RebuttalFiledData
-    | RebuttalWithdrawnData
-    | VerificationRecordedData
-    | VerificationRetractedData
-)
-"""The `data` of an event: each event type narrows it to its own payload."""
+__all__ = ["MAX_CLOCK_SKEW", "Claim", "ClaimEvent", "resolve_occurred_at"]
 
 MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
-
-
-class ItemKind(StrEnum):
-    """What a claim's withdrawable items are."""
-
-    EVIDENCE = "evidence"
-    REBUTTAL = "rebuttal"
-    VERIFICATION = "verification"
 
 
 def resolve_occurred_at(requested: datetime | None, now: datetime) -> datetime:
@@ -98,18 +66,33 @@ class ClaimEvent(BaseModel, CanMutateAggregate[UUID]):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    event_type: ClassVar[EventType]
+
     originator_id: UUID
     originator_version: int
     timestamp: datetime
     event_id: UUID
     occurred_at: Instant
     actor: Actor
-    data: EventData
+    data: FrozenModel
     data_salt: str
 
+    def apply(self, aggregate: Any) -> None:
+        assert isinstance(aggregate, Claim)
+        kind = self.event_type.declared.begins or self.event_type.declared.ends
+        item_id = getattr(self.data, kind.id_field) if kind is not None else None
+        aggregate.took(self.event_type, item_id, self.occurred_at)
 
-@dataclass(frozen=True)
+
+class ClaimCreated(ClaimEvent, CanInitAggregate[UUID]):
+    """The base of the event that creates a claim."""
+
+    originator_topic: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Item:
+    kind: ItemKind
     occurred_at: datetime
     ended: bool = False
 
@@ -117,126 +100,69 @@ class _Item:
 class Claim(BaseAggregate[UUID]):
     """One claim and the rules its events obey (SPEC §2)."""
 
-    class Event(ClaimEvent):
-        pass
+    Event: ClassVar[type[ClaimEvent]] = ClaimEvent
+    event_classes: ClassVar[dict[EventType, type[ClaimEvent]]] = {}
+    """The class of each event type (made from `ledger.events`, below)."""
 
-    class ClaimRegistered(Event, CanInitAggregate[UUID]):
-        originator_topic: str
-        data: ClaimRegisteredData
+    made_at: datetime
+    items: dict[UUID, _Item]
 
-    class ClaimAmended(Event):
-        data: ClaimAmendedData
+    def __init__(self) -> None:
+        self.items = {}
 
-    class EvidenceAttached(Event):
-        data: EvidenceAttachedData
-
-    class EvidenceWithdrawn(Event):
-        data: EvidenceWithdrawnData
-
-    class RebuttalFiled(Event):
-        data: RebuttalFiledData
-
-    class RebuttalWithdrawn(Event):
-        data: RebuttalWithdrawnData
-
-    class VerificationRecorded(Event):
-        data: VerificationRecordedData
-
-    class VerificationRetracted(Event):
-        data: VerificationRetractedData
-
-    # --- creation -----------------------------------------------------------
+    # --- making events --------------------------------------------------------
 
     @classmethod
     def register(
         cls,
         *,
         claim_id: UUID,
-        registration: ClaimRegistration,
+        registration: FrozenModel,
         occurred_at: datetime,
         actor: Actor,
     ) -> Claim:
-        data = ClaimRegisteredData.model_validate(registration.model_dump())
+        event_type = EventType.CLAIM_REGISTERED
+        event_class = cls.event_classes[event_type]
+        assert issubclass(event_class, ClaimCreated)
         return cls._create(
-            cls.ClaimRegistered,
+            event_class,
             id=claim_id,
             event_id=uuid4(),
             occurred_at=occurred_at,
             actor=actor,
-            data=data,
+            data=_data(event_type, registration, None),
             data_salt=_new_salt(),
         )
 
-    @event(ClaimRegistered)
-    def __init__(
+    def execute(
         self,
-        event_id: UUID,
-        occurred_at: datetime,
-        actor: Actor,
-        data: ClaimRegisteredData,
-        data_salt: str,
-    ) -> None:
-        self.made_at = occurred_at
-        self.items: dict[UUID, _Item] = {}
-        self.item_kinds: dict[UUID, ItemKind] = {}
-
-    # --- commands -----------------------------------------------------------
-
-    def amend(self, amendment: ClaimAmendment, *, occurred_at: datetime, actor: Actor) -> None:
-        self.check_not_before_registration(occurred_at)
-        data = ClaimAmendedData.model_validate(amendment.model_dump())
-        self._amended(uuid4(), occurred_at, actor, data, _new_salt())
-
-    def attach_evidence(
-        self, attachment: EvidenceAttachment, *, occurred_at: datetime, actor: Actor
-    ) -> UUID:
-        self.check_not_before_registration(occurred_at)
-        evidence_id = uuid4()
-        data = EvidenceAttachedData(**attachment.model_dump(), evidence_id=evidence_id)
-        self._evidence_attached(uuid4(), occurred_at, actor, data, _new_salt())
-        return evidence_id
-
-    def withdraw_evidence(
-        self, evidence_id: UUID, withdrawal: Withdrawal, *, occurred_at: datetime, actor: Actor
-    ) -> None:
-        self.check_can_end(ItemKind.EVIDENCE, evidence_id, occurred_at)
-        data = EvidenceWithdrawnData(reason=withdrawal.reason, evidence_id=evidence_id)
-        self._evidence_withdrawn(uuid4(), occurred_at, actor, data, _new_salt())
-
-    def file_rebuttal(self, filing: RebuttalFiling, *, occurred_at: datetime, actor: Actor) -> UUID:
-        self.check_not_before_registration(occurred_at)
-        rebuttal_id = uuid4()
-        data = RebuttalFiledData(**filing.model_dump(), rebuttal_id=rebuttal_id)
-        self._rebuttal_filed(uuid4(), occurred_at, actor, data, _new_salt())
-        return rebuttal_id
-
-    def withdraw_rebuttal(
-        self, rebuttal_id: UUID, withdrawal: Withdrawal, *, occurred_at: datetime, actor: Actor
-    ) -> None:
-        self.check_can_end(ItemKind.REBUTTAL, rebuttal_id, occurred_at)
-        data = RebuttalWithdrawnData(reason=withdrawal.reason, rebuttal_id=rebuttal_id)
-        self._rebuttal_withdrawn(uuid4(), occurred_at, actor, data, _new_salt())
-
-    def record_verification(
-        self, recording: VerificationRecording, *, occurred_at: datetime, actor: Actor
-    ) -> UUID:
-        self.check_not_before_registration(occurred_at)
-        verification_id = uuid4()
-        data = VerificationRecordedData(**recording.model_dump(), verification_id=verification_id)
-        self._verification_recorded(uuid4(), occurred_at, actor, data, _new_salt())
-        return verification_id
-
-    def retract_verification(
-        self,
-        verification_id: UUID,
-        withdrawal: Withdrawal,
+        event_type: EventType,
+        payload: FrozenModel,
         *,
         occurred_at: datetime,
         actor: Actor,
-    ) -> None:
-        self.check_can_end(ItemKind.VERIFICATION, verification_id, occurred_at)
-        data = VerificationRetractedData(reason=withdrawal.reason, verification_id=verification_id)
-        self._verification_retracted(uuid4(), occurred_at, actor, data, _new_salt())
+        item_id: UUID | None = None,
+    ) -> ClaimEvent:
+        """Appends an event of that type (not a registration) made from the
+        caller's payload; `item_id` names the item an ending event ends."""
+        declared = event_type.declared
+        assert not event_type.registers, "a claim is registered with Claim.register"
+        if declared.ends is not None:
+            assert item_id is not None, f"{declared.name} ends an item: which one?"
+            self.check_can_end(declared.ends, item_id, occurred_at)
+        else:
+            self.check_not_before_registration(occurred_at)
+        self.trigger_event(
+            self.event_classes[event_type],
+            event_id=uuid4(),
+            occurred_at=occurred_at,
+            actor=actor,
+            data=_data(event_type, payload, item_id),
+            data_salt=_new_salt(),
+        )
+        event = self.pending_events[-1]
+        assert isinstance(event, ClaimEvent)
+        return event
 
     # --- guards -------------------------------------------------------------
 
@@ -248,7 +174,8 @@ class Claim(BaseAggregate[UUID]):
             )
 
     def check_item_exists(self, kind: ItemKind, item_id: UUID) -> None:
-        if self.item_kinds.get(item_id) != kind:
+        item = self.items.get(item_id)
+        if item is None or item.kind != kind:
             raise ItemNotFound(kind, item_id, self.id)
 
     def check_can_end(self, kind: ItemKind, item_id: UUID, occurred_at: datetime) -> None:
@@ -262,108 +189,95 @@ class Claim(BaseAggregate[UUID]):
                 f"({format_instant(item.occurred_at)})."
             )
         if item.ended:
-            verb = "retracted" if kind == ItemKind.VERIFICATION else "withdrawn"
-            raise ItemAlreadyWithdrawn(f"The {kind} {item_id} was already {verb}.")
+            raise ItemAlreadyWithdrawn(f"The {kind} {item_id} was already {kind.ending}.")
 
-    # --- what happened (these bodies run again on every replay) ---------------
+    # --- what happened (runs again whenever a claim is rebuilt) ----------------
 
-    @event(ClaimAmended)
-    def _amended(
-        self,
-        event_id: UUID,
-        occurred_at: datetime,
-        actor: Actor,
-        data: ClaimAmendedData,
-        data_salt: str,
-    ) -> None:
-        pass  # text and tags are folded from the events, with the verdict
+    def took(self, event_type: EventType, item_id: UUID | None, occurred_at: datetime) -> None:
+        """Records what an event did to the claim's items."""
+        declared = event_type.declared
+        if event_type.registers:
+            self.made_at = occurred_at
+        elif declared.begins is not None:
+            assert item_id is not None
+            self.items[item_id] = _Item(declared.begins, occurred_at)
+        elif declared.ends is not None:
+            assert item_id is not None
+            self.items[item_id] = replace(self.items[item_id], ended=True)
 
-    @event(EvidenceAttached)
-    def _evidence_attached(
-        self,
-        event_id: UUID,
-        occurred_at: datetime,
-        actor: Actor,
-        data: EvidenceAttachedData,
-        data_salt: str,
-    ) -> None:
-        self._began(ItemKind.EVIDENCE, data.evidence_id, occurred_at)
-
-    @event(EvidenceWithdrawn)
-    def _evidence_withdrawn(
-        self,
-        event_id: UUID,
-        occurred_at: datetime,
-        actor: Actor,
-        data: EvidenceWithdrawnData,
-        data_salt: str,
-    ) -> None:
-        self._ended(data.evidence_id)
-
-    @event(RebuttalFiled)
-    def _rebuttal_filed(
-        self,
-        event_id: UUID,
-        occurred_at: datetime,
-        actor: Actor,
-        data: RebuttalFiledData,
-        data_salt: str,
-    ) -> None:
-        self._began(ItemKind.REBUTTAL, data.rebuttal_id, occurred_at)
-
-    @event(RebuttalWithdrawn)
-    def _rebuttal_withdrawn(
-        self,
-        event_id: UUID,
-        occurred_at: datetime,
-        actor: Actor,
-        data: RebuttalWithdrawnData,
-        data_salt: str,
-    ) -> None:
-        self._ended(data.rebuttal_id)
-
-    @event(VerificationRecorded)
-    def _verification_recorded(
-        self,
-        event_id: UUID,
-        occurred_at: datetime,
-        actor: Actor,
-        data: VerificationRecordedData,
-        data_salt: str,
-    ) -> None:
-        self._began(ItemKind.VERIFICATION, data.verification_id, occurred_at)
-
-    @event(VerificationRetracted)
-    def _verification_retracted(
-        self,
-        event_id: UUID,
-        occurred_at: datetime,
-        actor: Actor,
-        data: VerificationRetractedData,
-        data_salt: str,
-    ) -> None:
-        self._ended(data.verification_id)
+    @classmethod
+    def from_history(cls, claim_id: UUID, events: Iterable[RecordedEvent]) -> Claim:
+        """The claim as its recorded events (in version order, from the first) left it."""
+        claim = object.__new__(cls)
+        claim.__init__()  # type: ignore[misc]  # the library builds aggregates this way too
+        version = 0
+        for event in events:
+            if version == 0:
+                claim.__base_init__(claim_id, event.version, from_micros(event.occurred_at_us))
+            version = event.version
+            item_id = event.item_id()
+            claim.took(
+                event.type,
+                UUID(item_id) if item_id is not None else None,
+                from_micros(event.occurred_at_us),
+            )
+        assert version > 0, "a claim's history starts with its registration"
+        claim.version = version
+        return claim
 
     # --- helpers ------------------------------------------------------------
 
     def __deepcopy__(self, memo: dict[int, object]) -> Claim:
-        """A copy as independent as a deep one, at the cost of copying two dicts.
+        """A copy as independent as a deep one, at the cost of copying one dict.
 
         Every value a claim holds is immutable (ids, times, frozen items, its
-        events); only its containers change. The library copies a cached claim
-        for every write, and a deep copy of a claim with a thousand items costs
-        tens of milliseconds.
+        events); only its containers change.
         """
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.items = dict(self.items)
-        clone.item_kinds = dict(self.item_kinds)
         clone._pending_events = list(self._pending_events)
         return clone
 
-    def _began(self, kind: ItemKind, item_id: UUID, occurred_at: datetime) -> None:
-        self.items[item_id] = _Item(occurred_at=occurred_at)
-        self.item_kinds[item_id] = kind
 
-    def _ended(self, item_id: UUID) -> None:
-        self.items[item_id] = replace(self.items[item_id], ended=True)
+def _data(event_type: EventType, payload: FrozenModel, item_id: UUID | None) -> FrozenModel:
+    """The data an event stores: the fields of the caller's payload (validated
+    when it was made; a wider model, such as a request body, gives just those),
+    with the id of the item it begins (made here) or ends. Optional fields
+    not given, or given as null, stay absent."""
+    declared = event_type.declared
+    assert isinstance(payload, declared.payload), f"{declared.name} takes a {declared.payload}"
+    fields = {
+        name: value
+        for name in declared.payload.model_fields
+        if (value := getattr(payload, name)) is not None
+    }
+    if declared.begins is not None:
+        fields[declared.begins.id_field] = uuid4()
+    if declared.ends is not None:
+        fields[declared.ends.id_field] = item_id
+    return declared.data.model_construct(set(fields), **fields)
+
+
+def _declare_event_class(event_type: EventType) -> type[ClaimEvent]:
+    """The event class of a type: `Claim.<name>`, so stored topics read
+    `ledger.claim:Claim.<name>` as they always have."""
+    declared = event_type.declared
+    base = ClaimCreated if event_type.registers else ClaimEvent
+    event_class = cast(
+        type[ClaimEvent],
+        create_model(declared.name, __base__=base, __module__=__name__, data=(declared.data, ...)),
+    )
+    event_class.__qualname__ = f"Claim.{declared.name}"
+    event_class.event_type = event_type
+    # The library's upcasting protocol, which `storage.mapper` follows.
+    event_class.class_version = len(declared.upcasters) + 1  # type: ignore[attr-defined]
+    for version, upcaster in enumerate(declared.upcasters, start=1):
+        setattr(event_class, f"upcast_v{version}_v{version + 1}", staticmethod(upcaster))
+    setattr(Claim, declared.name, event_class)
+    return event_class
+
+
+Claim.event_classes.update(
+    {event_type: _declare_event_class(event_type) for event_type in EventType}
+)

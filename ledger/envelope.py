@@ -1,8 +1,8 @@
 """The envelope: an event as the API publishes it (SPEC §2).
 
 An envelope is made from the event exactly as it was stored, never from an
-upcast domain object, so that reading it back at any later time gives the
-same bytes that were returned when it was written.
+upcast payload, so that reading it back at any later time gives the same
+bytes that were returned when it was written.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Envelope"]
+from ledger.recorded import RecordedEvent
+
+__all__ = ["Envelope", "envelope_fields", "envelope_of"]
 
 
 class Envelope(BaseModel):
@@ -32,3 +34,24 @@ class Envelope(BaseModel):
     actor: dict[str, Any] = Field(description="The authenticated caller: id, name, role.")
     data: dict[str, Any] = Field(description="The type's fields, as written.")
     data_salt: str = Field(description="Hex of the 16 random bytes salting the data hash.")
+
+
+def envelope_fields(event: RecordedEvent) -> dict[str, Any]:
+    """The envelope's fields, in its order, as JSON values."""
+    return {
+        "event_id": event.event_id,
+        "claim_id": str(event.claim_id),
+        "version": event.version,
+        "position": event.position,
+        "type": event.type.declared.name,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at(),
+        "actor": event.actor,
+        "data": event.stored_data if event.stored_data is not None else event.data,
+        "data_salt": event.data_salt,
+    }
+
+
+def envelope_of(event: RecordedEvent) -> Envelope:
+    """The envelope as the API declares it (validated: the reference for faster encoders)."""
+    return Envelope.model_validate(envelope_fields(event))

@@ -16,6 +16,7 @@
     │   ├── ClaimAlreadyRegistered
     │   └── ItemAlreadyWithdrawn
     └── Unavailable                the ledger could not finish in time; retry (HTTP 503)
+        └── OutcomeUnknown        a write's commit was interrupted and could not be looked up
 
 Each class says when it is raised. Messages are written for the caller.
 """
@@ -39,6 +40,7 @@ __all__ = [
     "OccurredBeforeItem",
     "OccurredBeforeRegistration",
     "OccurredInFuture",
+    "OutcomeUnknown",
     "PreconditionFailed",
     "Unavailable",
 ]
@@ -149,3 +151,17 @@ class Unavailable(LedgerError):
     def __init__(self, detail: str, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class OutcomeUnknown(Unavailable):
+    """Raised when the database went away while a write was being committed and
+    the ledger could not find out in time whether it was: a retry with the same
+    Idempotency-Key is safe, one without it may append the event twice."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "The database went away while this write was being committed, and whether it "
+            "was could not be found out in time. Retry with the same Idempotency-Key: it is "
+            f"appended at most once. ({detail})",
+            retry_after=1,
+        )

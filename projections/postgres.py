@@ -33,7 +33,16 @@ from projections.columns import (
     claim_values,
 )
 from projections.records import ChangeRecord, ClaimProjection, ClaimRecord
-from projections.store import LIVE, REBUILD, Batch, ChangeFilter, ChangeKey, ClaimFilter, TableSet
+from projections.store import (
+    LIVE,
+    REBUILD,
+    Batch,
+    ChangeFilter,
+    ChangeKey,
+    ClaimFilter,
+    TableSet,
+    changes_start,
+)
 
 __all__ = ["TRACKING_TABLE", "PostgresReadModels"]
 
@@ -186,10 +195,19 @@ class PostgresReadModels(PostgresTrackingRecorder):
         claims, tags, changes = (self._table(tables, base) for base in _BASES)
         if replace:
             positions = [p.claim.position for p in projections]
-            claim_ids = [p.claim.claim_id for p in projections]
             curs.execute(SQL("DELETE FROM {} WHERE position = ANY(%s)").format(tags), (positions,))
+            starts = [changes_start(p) for p in projections]
             curs.execute(
-                SQL("DELETE FROM {} WHERE claim_id = ANY(%s)").format(changes), (claim_ids,)
+                SQL(
+                    "DELETE FROM {} c USING unnest(%s::uuid[], %s::bigint[], %s::bigint[])"
+                    " AS d(claim_id, occurred_at_us, version) WHERE c.claim_id = d.claim_id"
+                    " AND (c.occurred_at_us, c.version) >= (d.occurred_at_us, d.version)"
+                ).format(changes),
+                (
+                    [p.claim.claim_id for p in projections],
+                    [start[0] for start in starts],
+                    [start[1] for start in starts],
+                ),
             )
         placeholders = SQL(", ").join(SQL("%s") for _ in CLAIM_COLUMNS)
         insert = SQL(

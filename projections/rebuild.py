@@ -14,10 +14,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Final
 
-from projections.projector import Projector, project_histories
+from projections.projector import Projector
+from projections.records import ClaimProjection, fold_all, project
 from projections.store import REBUILD, Batch
+from storage.mapper import decode_row
 from storage.rows import EventRow
 
 __all__ = ["RebuildReport", "rebuild"]
@@ -53,7 +56,7 @@ def rebuild(
     chunk = []
     claims = 0
     rows = counter.counted(queries.all_by_claim(head))
-    for projection in project_histories(event_log, rows, cache=False):
+    for projection in _project_histories(rows):
         chunk.append(projection)
         if len(chunk) == _CLAIMS_PER_CHUNK:
             store.load_rebuild(chunk)
@@ -70,6 +73,18 @@ def rebuild(
     return RebuildReport(
         events=counter.total, claims=claims, position=position, seconds=time.monotonic() - started
     )
+
+
+def _project_histories(rows: Iterable[EventRow]) -> Iterator[ClaimProjection]:
+    """The projection of each claim in rows grouped by claim, in version order."""
+    for claim_id, history in groupby(rows, key=lambda row: row.claim_id):
+        events = [decode_row(row) for row in history]
+        yield project(
+            claim_id,
+            fold_all(events),
+            registration=events[0],
+            last_position=max(event.position for event in events),
+        )
 
 
 class _Counter:

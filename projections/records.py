@@ -1,23 +1,23 @@
 """What the read models hold of one claim, derived from the domain's own fold.
 
-The projector, the rebuild and the tests all turn a claim's events into rows
+The projector, the rebuild and the tests all turn a claim's fold into rows
 here and nowhere else, so the read models cannot drift from the verdict rules
 of `ledger.verdict`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
 from ledger.access import Actor
-from ledger.payloads import Party
-from ledger.times import to_micros
-from ledger.verdict import RecordedEvent, Verdict, fold
+from ledger.payloads import Party, Stance
+from ledger.recorded import RecordedEvent
+from ledger.verdict import Fold, Verdict
 from projections.words import words
 
-__all__ = ["ChangeRecord", "ClaimProjection", "ClaimRecord", "project_claim"]
+__all__ = ["ChangeRecord", "ClaimProjection", "ClaimRecord", "fold_all", "project"]
 
 
 @dataclass(frozen=True)
@@ -62,52 +62,67 @@ class ChangeRecord:
 
 @dataclass(frozen=True)
 class ClaimProjection:
-    """Everything the read models hold of one claim."""
+    """What the read models hold of one claim, or what changed of it."""
 
     claim: ClaimRecord
     changes: tuple[ChangeRecord, ...]
+    changes_from: tuple[int, int] | None = None
+    """None: `changes` is the claim's whole timeline. Else the entries from this
+    fold key (occurred_at, version) on; the ones before it are unchanged."""
 
 
-def project_claim(claim_id: UUID, events: Sequence[RecordedEvent]) -> ClaimProjection:
-    """The rows of a claim from all of its events (each event's position included).
+def fold_all(events: Iterable[RecordedEvent]) -> Fold:
+    """The fold of every event of one claim (all recorded, whenever they occurred)."""
+    folded = Fold()
+    for event in sorted(events, key=lambda e: e.fold_key):
+        folded.apply(event)
+    return folded
 
-    The state is the fold with every event the ledger has: `as_of` the newest
-    `recorded_at` among them, `valid_at` unbounded.
-    """
-    folded = fold(claim_id, events, as_of=max(e.recorded_at for e in events), valid_at=None)
-    state = folded.state
-    positions = {recorded.event.event_id: recorded.position for recorded in folded.events}
-    registration = min(events, key=lambda e: e.version)
+
+def project(
+    claim_id: UUID,
+    folded: Fold,
+    *,
+    registration: RecordedEvent,
+    last_position: int,
+    changes_from: tuple[int, int] | None = None,
+) -> ClaimProjection:
+    """The rows of a claim from the fold of all of its events."""
+    registered = folded.registration
+    assert registered is not None
+    claimant = Party.model_validate(registered["claimant"])
+    stances = [event.data["stance"] for event in folded.evidence.values()]
     record = ClaimRecord(
         claim_id=claim_id,
         position=registration.position,
-        text=state.text,
-        claimant=state.claimant,
-        tags=tuple(state.tags),
-        verdict=state.verdict,
-        verdict_since_us=to_micros(state.verdict_since),
-        version=state.version,
-        last_position=max(e.position for e in events),
-        rebuttals=len(state.rebuttals),
-        evidence_supports=len(state.evidence.supports),
-        evidence_refutes=len(state.evidence.refutes),
-        evidence_context=len(state.evidence.context),
-        verifications=len(state.verifications),
-        words=tuple(sorted(words(state.text, state.claimant.name))),
+        text=folded.text,
+        claimant=claimant,
+        tags=tuple(folded.tags),
+        verdict=folded.verdict,
+        verdict_since_us=folded.verdict_since_us,
+        version=folded.version,
+        last_position=last_position,
+        rebuttals=len(folded.rebuttals),
+        evidence_supports=stances.count(Stance.SUPPORTS.value),
+        evidence_refutes=stances.count(Stance.REFUTES.value),
+        evidence_context=stances.count(Stance.CONTEXT.value),
+        verifications=len(folded.verifications),
+        words=tuple(sorted(words(folded.text, claimant.name))),
     )
     changes = tuple(
         ChangeRecord(
-            position=positions[change.event_id],
+            position=change.event.position,
             claim_id=claim_id,
             from_verdict=change.from_,
             to_verdict=change.to,
-            occurred_at_us=to_micros(change.occurred_at),
-            recorded_at_us=to_micros(change.recorded_at),
-            event_id=change.event_id,
-            version=change.version,
-            actor=change.actor,
+            occurred_at_us=change.event.occurred_at_us,
+            recorded_at_us=change.event.recorded_at_us,
+            event_id=UUID(change.event.event_id),
+            version=change.event.version,
+            actor=Actor.model_validate(change.event.actor),
             reason=change.reason,
         )
         for change in folded.timeline
+        if changes_from is None or change.event.fold_key >= changes_from
     )
-    return ClaimProjection(claim=record, changes=changes)
+    return ClaimProjection(claim=record, changes=changes, changes_from=changes_from)

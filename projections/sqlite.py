@@ -31,7 +31,16 @@ from projections.columns import (
     claim_values,
 )
 from projections.records import ChangeRecord, ClaimProjection, ClaimRecord
-from projections.store import LIVE, REBUILD, Batch, ChangeFilter, ChangeKey, ClaimFilter, TableSet
+from projections.store import (
+    LIVE,
+    REBUILD,
+    Batch,
+    ChangeFilter,
+    ChangeKey,
+    ClaimFilter,
+    TableSet,
+    changes_start,
+)
 
 __all__ = ["SQLiteReadModels"]
 
@@ -149,10 +158,13 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
         claims, tags, changes, search = (tables.table(base) for base in _BASES)
         if replace:
             positions = [(p.claim.position,) for p in projections]
-            claim_ids = [(p.claim.claim_id.hex,) for p in projections]
             c.executemany(f"DELETE FROM {tags} WHERE position = ?", positions)  # noqa: S608
             c.executemany(f"DELETE FROM {search} WHERE rowid = ?", positions)  # noqa: S608
-            c.executemany(f"DELETE FROM {changes} WHERE claim_id = ?", claim_ids)  # noqa: S608
+            c.executemany(
+                f"DELETE FROM {changes} WHERE claim_id = ?"  # noqa: S608
+                " AND (occurred_at_us, version) >= (?, ?)",
+                [(p.claim.claim_id.hex, *changes_start(p)) for p in projections],
+            )
         placeholders = ", ".join("?" * (len(CLAIM_COLUMNS) + 1))
         c.executemany(
             f"INSERT OR REPLACE INTO {claims} ({self._claim_columns}, words)"  # noqa: S608

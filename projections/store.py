@@ -20,6 +20,7 @@ __all__ = [
     "ClaimFilter",
     "ReadModelStore",
     "TableSet",
+    "changes_start",
 ]
 
 READ_MODELS: Final = ("claims", "verdict_changes")
@@ -49,6 +50,15 @@ class Batch:
     projections: Sequence[ClaimProjection]
     end: int
     events: int
+
+
+_BEFORE_ANY: Final = (-(2**63), 0)
+
+
+def changes_start(projection: ClaimProjection) -> tuple[int, int]:
+    """From which fold key (occurred_at_us, version) on a projection replaces the
+    claim's timeline rows."""
+    return projection.changes_from or _BEFORE_ANY
 
 
 @dataclass(frozen=True)

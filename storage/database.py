@@ -121,7 +121,9 @@ class Database:
             "POSTGRES_CONNECT_TIMEOUT": "10",
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "15",
-            "POSTGRES_PRE_PING": "y",
+            # No ping per checkout: a broken connection fails its statement
+            # and leaves the pool, and the write path tells that apart.
+            "POSTGRES_PRE_PING": "n",
             "POSTGRES_LOCK_TIMEOUT": "5",
             "APPLICATION_RECORDER_TOPIC": "storage.postgres.recorder:PostgresLedgerRecorder",
         }

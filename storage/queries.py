@@ -1,35 +1,69 @@
 """What the ledger asks of its database, whichever backend holds it.
 
 Each backend implements these protocols with its own SQL; everything above
-them (the event log, the keys, the API) is backend-agnostic.
+them (the writer, the histories, the keys, the API) is backend-agnostic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
+from storage.rows import (
+    ApiKeyRow,
+    Appended,
+    EventRow,
+    IdempotencyRow,
+    IdempotencyScope,
+    NewEvent,
+)
 
-__all__ = ["EventQueries", "KeyQueries"]
+__all__ = ["ClaimReader", "ClaimRows", "EventAppender", "EventQueries", "Head", "KeyQueries"]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest visible event: its position and its `recorded_at`, the ledger's
+    stable time (no event recorded at or before it can appear later)."""
+
+    position: int
+    recorded_at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRows:
+    """A claim's events after a version, read in one snapshot with the head:
+    every event of the claim at or before the head is among them."""
+
+    head: Head | None
+    rows: list[EventRow]
+
+
+class EventAppender(Protocol):
+    def append(self, events: Sequence[NewEvent], keys: Sequence[IdempotencyRow]) -> list[Appended]:
+        """Appends the events and the keyed writes in one transaction; raises one
+        of `storage.errors` when it does not."""
+
+    def find_appended(self, event_ids: Sequence[UUID], session: int | None) -> list[Appended]:
+        """After an unknown outcome: the events among these that were appended."""
 
 
 class EventQueries(Protocol):
     def ping(self) -> None:
         """Raises when the database cannot be reached."""
 
-    def head(self) -> tuple[int, int] | None:
-        """(position, recorded_at_us) of the newest visible event; None when empty."""
+    def head(self) -> Head | None:
+        """The newest visible event; None when the ledger is empty."""
 
-    def claim_rows(self, claim_id: UUID, recorded_until_us: int) -> list[EventRow]:
-        """One claim's events recorded by that time, in version order."""
+    def claim_rows(self, claim_id: UUID, after_version: int) -> ClaimRows: ...
+
+    def claims_rows(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
+        """The events of those claims up to a position, by claim, in version order."""
 
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         """Events after a position, in position order."""
-
-    def histories(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
-        """The events of those claims up to a position, by claim, in version order."""
 
     def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
         """Every event up to a position, by claim, in version order, streamed from one
@@ -40,10 +74,10 @@ class EventQueries(Protocol):
 
     def row_by_event_id(self, event_id: UUID) -> EventRow | None: ...
 
-    def row_by_position(self, position: int) -> EventRow | None: ...
-
-    def idempotent_write(self, scope: IdempotencyScope) -> IdempotencyRow | None:
-        """The keyed write already appended in that scope, if any."""
+    def idempotent_writes(
+        self, scopes: Sequence[IdempotencyScope]
+    ) -> dict[IdempotencyScope, IdempotencyRow]:
+        """The keyed writes already appended in those scopes."""
 
 
 class KeyQueries(Protocol):
@@ -55,3 +89,16 @@ class KeyQueries(Protocol):
 
     def revoke_key(self, key_id: str, revoked_at_us: int) -> bool:
         """Marks a key revoked; False when there is no such key or it was revoked already."""
+
+    def generation(self) -> int:
+        """A number that changes whenever a key is made or revoked."""
+
+
+class ClaimReader(Protocol):
+    """`EventQueries.claim_rows` for the event loop: it never blocks it for long."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def claim_rows(self, claim_id: UUID, after_version: int) -> ClaimRows: ...

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from ledger.times import parse_instant, to_micros
-from storage.mapper import decode_state
-
 __all__ = [
     "ApiKeyRow",
+    "Appended",
     "EventRow",
     "IdempotencyRow",
     "IdempotencyScope",
-    "IndexEntry",
-    "index_entries",
+    "NewEvent",
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRow:
-    """A stored event with the place and the system time the ledger gave it."""
+    """A stored event with the place and the times the ledger gave it."""
 
     position: int
     claim_id: UUID
@@ -31,6 +27,7 @@ class EventRow:
     topic: str
     state: bytes
     recorded_at_us: int
+    occurred_at_us: int
 
     def stored_event(self) -> StoredEvent:
         return StoredEvent(
@@ -41,33 +38,34 @@ class EventRow:
         )
 
 
-@dataclass(frozen=True)
-class IndexEntry:
-    """What the event index keeps of each event, read from its stored state."""
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append: as stored, and what the event index keeps of it."""
 
+    stored: StoredEvent
     event_id: UUID
-    claim_id: UUID
-    version: int
     occurred_at_us: int
 
+    @property
+    def claim_id(self) -> UUID:
+        claim_id = self.stored.originator_id
+        return claim_id if isinstance(claim_id, UUID) else UUID(claim_id)
 
-def index_entries(stored_events: Sequence[StoredEvent]) -> list[IndexEntry]:
-    entries = []
-    for stored in stored_events:
-        state = decode_state(stored.state)
-        claim_id = stored.originator_id
-        entries.append(
-            IndexEntry(
-                event_id=UUID(state["event_id"]),
-                claim_id=claim_id if isinstance(claim_id, UUID) else UUID(claim_id),
-                version=stored.originator_version,
-                occurred_at_us=to_micros(parse_instant(state["occurred_at"])),
-            )
-        )
-    return entries
+    @property
+    def version(self) -> int:
+        return self.stored.originator_version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where an appended event went, and when the ledger recorded it."""
+
+    event_id: UUID
+    position: int
+    recorded_at_us: int
+
+
+@dataclass(frozen=True, slots=True)
 class IdempotencyScope:
     """An Idempotency-Key is scoped to (API key, method, path)."""
 
@@ -77,7 +75,7 @@ class IdempotencyScope:
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IdempotencyRow:
     """A keyed write that was appended: which request it was and which event answered it."""
 

@@ -3,11 +3,15 @@ for tests of the rules and of the fold that need no storage."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+from eventsourcing.utils import get_topic
+
 from ledger.access import Actor, Role
-from ledger.claim import Claim
+from ledger.claim import Claim, ClaimEvent
+from ledger.events import EventType
 from ledger.payloads import (
     ClaimAmendment,
     ClaimRegistration,
@@ -20,7 +24,9 @@ from ledger.payloads import (
     VerificationRecording,
     Withdrawal,
 )
-from ledger.verdict import RecordedEvent
+from ledger.recorded import RecordedEvent
+from ledger.times import from_micros, to_micros
+from storage.mapper import decode, stored_state
 
 CHECKER = Actor(id="checker-key", name="A checker", role=Role.CHECKER)
 EDITOR = Actor(id="editor-key", name="An editor", role=Role.EDITOR)
@@ -32,6 +38,22 @@ T0 = datetime(2023, 1, 13, 9, 0, tzinfo=UTC)
 def at(minutes: float) -> datetime:
     """A world time, in minutes after T0."""
     return T0 + timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True)
+class Known:
+    """An event as the aggregate made it, with the time it was recorded."""
+
+    event: ClaimEvent
+    recorded_at: datetime
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.event.occurred_at
+
+    @property
+    def version(self) -> int:
+        return self.event.originator_version
 
 
 class ClaimBuilder:
@@ -47,6 +69,8 @@ class ClaimBuilder:
     ) -> None:
         self.recorded_from = recorded_from
         self.recorded: list[RecordedEvent] = []
+        self.events: list[ClaimEvent] = []
+        """The same events as the aggregate made them."""
         self.claim = Claim.register(
             claim_id=uuid4(),
             registration=ClaimRegistration(
@@ -63,81 +87,136 @@ class ClaimBuilder:
 
     @property
     def last_recorded_at(self) -> datetime:
-        return self.recorded[-1].recorded_at
+        return from_micros(self.recorded[-1].recorded_at_us)
 
-    def _record(self) -> None:
-        for event in self.claim.collect_events():
-            assert isinstance(event, Claim.Event)
-            position = len(self.recorded) + 1
-            self.recorded.append(
-                RecordedEvent(
-                    event=event,
-                    position=position,
-                    recorded_at=self.recorded_from + timedelta(seconds=position),
-                )
-            )
+    @property
+    def known(self) -> list[Known]:
+        """The events as a reference sees them: the aggregate's, with their times."""
+        return [
+            Known(event, from_micros(recorded.recorded_at_us))
+            for event, recorded in zip(self.events, self.recorded, strict=True)
+        ]
+
+    def _record(self) -> ClaimEvent:
+        [event] = self.claim.collect_events()
+        assert isinstance(event, ClaimEvent)
+        position = len(self.recorded) + 1
+        self.events.append(event)
+        self.recorded.append(
+            recorded(event, position, self.recorded_from + timedelta(seconds=position))
+        )
+        return event
+
+    def _execute(
+        self,
+        event_type: EventType,
+        payload: object,
+        occurred_at: datetime,
+        actor: Actor,
+        item_id: UUID | None = None,
+    ) -> UUID | None:
+        """Runs a command; the id of the item it began, if any."""
+        assert isinstance(payload, event_type.declared.payload)
+        self.claim.execute(
+            event_type, payload, occurred_at=occurred_at, actor=actor, item_id=item_id
+        )
+        event = self._record()
+        begins = event_type.declared.begins
+        return getattr(event.data, begins.id_field) if begins is not None else None
 
     def rebut(self, occurred_at: datetime, statement: str = "Battles continued.") -> UUID:
-        rebuttal_id = self.claim.file_rebuttal(
-            RebuttalFiling(party=Party(name="Hanna Malyar"), statement=statement),
-            occurred_at=occurred_at,
-            actor=EDITOR,
+        return _made(
+            self._execute(
+                EventType.REBUTTAL_FILED,
+                RebuttalFiling(party=Party(name="Hanna Malyar"), statement=statement),
+                occurred_at,
+                EDITOR,
+            )
         )
-        self._record()
-        return rebuttal_id
 
     def withdraw_rebuttal(
         self, rebuttal_id: UUID, occurred_at: datetime, reason: str = "Filed in error."
     ) -> None:
-        self.claim.withdraw_rebuttal(
-            rebuttal_id, Withdrawal(reason=reason), occurred_at=occurred_at, actor=EDITOR
+        self._execute(
+            EventType.REBUTTAL_WITHDRAWN,
+            Withdrawal(reason=reason),
+            occurred_at,
+            EDITOR,
+            rebuttal_id,
         )
-        self._record()
 
     def verify(
         self, occurred_at: datetime, rating: Rating = Rating.FALSE, rationale: str = "Checked."
     ) -> UUID:
-        verification_id = self.claim.record_verification(
-            VerificationRecording(
-                rating=rating,
-                rationale=rationale,
-                sources=[{"url": "https://example.org/report"}],  # type: ignore[list-item]
-            ),
-            occurred_at=occurred_at,
-            actor=CHECKER,
+        return _made(
+            self._execute(
+                EventType.VERIFICATION_RECORDED,
+                VerificationRecording(
+                    rating=rating,
+                    rationale=rationale,
+                    sources=[{"url": "https://example.org/report"}],  # type: ignore[list-item]
+                ),
+                occurred_at,
+                CHECKER,
+            )
         )
-        self._record()
-        return verification_id
 
     def retract(
         self, verification_id: UUID, occurred_at: datetime, reason: str = "Wrong source."
     ) -> None:
-        self.claim.retract_verification(
-            verification_id, Withdrawal(reason=reason), occurred_at=occurred_at, actor=EDITOR
+        self._execute(
+            EventType.VERIFICATION_RETRACTED,
+            Withdrawal(reason=reason),
+            occurred_at,
+            EDITOR,
+            verification_id,
         )
-        self._record()
 
     def attach(self, occurred_at: datetime, stance: Stance = Stance.REFUTES) -> UUID:
-        evidence_id = self.claim.attach_evidence(
-            EvidenceAttachment(source=Source(url="https://example.org/evidence"), stance=stance),
-            occurred_at=occurred_at,
-            actor=EDITOR,
+        return _made(
+            self._execute(
+                EventType.EVIDENCE_ATTACHED,
+                EvidenceAttachment(
+                    source=Source(url="https://example.org/evidence"), stance=stance
+                ),
+                occurred_at,
+                EDITOR,
+            )
         )
-        self._record()
-        return evidence_id
 
     def withdraw_evidence(self, evidence_id: UUID, occurred_at: datetime) -> None:
-        self.claim.withdraw_evidence(
-            evidence_id, Withdrawal(reason="Not relevant."), occurred_at=occurred_at, actor=EDITOR
+        self._execute(
+            EventType.EVIDENCE_WITHDRAWN,
+            Withdrawal(reason="Not relevant."),
+            occurred_at,
+            EDITOR,
+            evidence_id,
         )
-        self._record()
 
     def amend(
         self, occurred_at: datetime, *, text: str | None = None, tags: list[str] | None = None
     ) -> None:
-        self.claim.amend(
+        self._execute(
+            EventType.CLAIM_AMENDED,
             ClaimAmendment(text=text, tags=tags, reason="Transcription fixed."),
-            occurred_at=occurred_at,
-            actor=EDITOR,
+            occurred_at,
+            EDITOR,
         )
-        self._record()
+
+
+def recorded(event: ClaimEvent, position: int, recorded_at: datetime) -> RecordedEvent:
+    """An event as the ledger would record it at that position and time."""
+    return decode(
+        topic=get_topic(type(event)),
+        claim_id=event.originator_id,
+        version=event.originator_version,
+        position=position,
+        occurred_at_us=to_micros(event.occurred_at),
+        recorded_at_us=to_micros(recorded_at),
+        state=stored_state(event),
+    )
+
+
+def _made(item_id: UUID | None) -> UUID:
+    assert item_id is not None
+    return item_id

@@ -8,7 +8,7 @@ import random
 from collections.abc import Sequence
 
 from factledger.service import LedgerService
-from ledger.claim import Claim
+from ledger.claim import ClaimEvent
 from projections.records import ChangeRecord, ClaimRecord
 from projections.store import ChangeFilter, ClaimFilter
 from tests.unit.test_verdict_properties import Step, build
@@ -25,13 +25,13 @@ def random_steps(rng: random.Random, size: int) -> list[Step]:
     ]
 
 
-def claim_events(steps: list[Step]) -> list[Claim.Event]:
+def claim_events(steps: list[Step]) -> list[ClaimEvent]:
     """A claim made at T0 with the valid events among `steps` (each occurring within
     minutes of it, so later events are often back-dated before earlier ones)."""
-    return [recorded.event for recorded in build(steps).recorded]
+    return build(steps).events
 
 
-def interleave(histories: Sequence[list[Claim.Event]], rng: random.Random) -> list[Claim.Event]:
+def interleave(histories: Sequence[list[ClaimEvent]], rng: random.Random) -> list[ClaimEvent]:
     """One sequence holding every history, each in its own order."""
     queues = [list(history) for history in histories if history]
     merged = []
@@ -43,7 +43,7 @@ def interleave(histories: Sequence[list[Claim.Event]], rng: random.Random) -> li
     return merged
 
 
-def random_ledger(seed: int, claims: int, events_per_claim: int = 6) -> list[Claim.Event]:
+def random_ledger(seed: int, claims: int, events_per_claim: int = 6) -> list[ClaimEvent]:
     rng = random.Random(seed)
     histories = [
         claim_events(random_steps(rng, rng.randint(0, 2 * events_per_claim))) for _ in range(claims)
@@ -51,7 +51,7 @@ def random_ledger(seed: int, claims: int, events_per_claim: int = 6) -> list[Cla
     return interleave(histories, rng)
 
 
-def append(service: LedgerService, events: Sequence[Claim.Event], per_transaction: int = 1) -> None:
+def append(service: LedgerService, events: Sequence[ClaimEvent], per_transaction: int = 1) -> None:
     for start in range(0, len(events), per_transaction):
         service.store.events.put(list(events[start : start + per_transaction]))
     service.store.appended.set()

@@ -3,7 +3,6 @@ as pages or as a live stream of Server-Sent Events."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Final
@@ -11,16 +10,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.deps import ReaderDep, ServiceDep
+from api.deps import LedgerDep, ReaderDep
+from api.encoding import envelope_json, envelopes_json
 from api.feed import HeadWatch
 from api.openapi import problem_responses
 from api.problems import FieldError, ProblemError
 from api.schemas import EventsPage
-from factledger.service import LedgerService
 from ledger.envelope import Envelope
+from storage.event_log import EventLog
 
 __all__ = ["router"]
 
@@ -41,18 +40,17 @@ _POSITION: Final = re.compile(r"[0-9]{1,19}")
     responses=problem_responses(401, 422, 503),
     summary="The ledger's events in position order",
 )
-def list_events(
+async def list_events(
     _: ReaderDep,
-    service: ServiceDep,
+    ledger: LedgerDep,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="A position (exclusive).")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    envelopes = service.store.event_log.page(after, limit)
-    return JSONResponse(
-        {
-            "events": [envelope.model_dump(mode="json") for envelope in envelopes],
-            "next_after": envelopes[-1].position if envelopes else after,
-        }
+    events = await run_in_threadpool(ledger.service.store.event_log.page, after, limit)
+    next_after = events[-1].position if events else after
+    return Response(
+        b'{"events":%s,"next_after":%d}' % (envelopes_json(events), next_after),
+        media_type="application/json",
     )
 
 
@@ -71,7 +69,7 @@ def list_events(
 )
 async def stream_events(
     _: ReaderDep,
-    service: ServiceDep,
+    ledger: LedgerDep,
     request: Request,
     after: Annotated[
         int,
@@ -91,23 +89,18 @@ async def stream_events(
                 errors=[FieldError(field="Last-Event-ID", message="not a position")],
             )
         after = int(last_event_id)
-    watch: HeadWatch = request.app.state.head_watch
-    return EventSourceResponse(_stream(service, watch, after), ping=HEARTBEAT_SECONDS)
+    return EventSourceResponse(
+        _stream(ledger.service.store.event_log, ledger.head_watch, after), ping=HEARTBEAT_SECONDS
+    )
 
 
-async def _stream(
-    service: LedgerService, watch: HeadWatch, after: int
-) -> AsyncIterator[ServerSentEvent]:
-    log = service.store.event_log
+async def _stream(log: EventLog, watch: HeadWatch, after: int) -> AsyncIterator[ServerSentEvent]:
     while True:
-        envelopes = await run_in_threadpool(log.page, after, _STREAM_PAGE)
-        for envelope in envelopes:
-            yield ServerSentEvent(
-                data=json.dumps(envelope.model_dump(mode="json"), ensure_ascii=False),
-                id=str(envelope.position),
-            )
-        if envelopes:
-            after = envelopes[-1].position
+        events = await run_in_threadpool(log.page, after, _STREAM_PAGE)
+        for event in events:
+            yield ServerSentEvent(data=envelope_json(event).decode(), id=str(event.position))
+        if events:
+            after = events[-1].position
         else:
             await watch.wait_beyond(after, timeout=HEARTBEAT_SECONDS)
 
@@ -118,5 +111,6 @@ async def _stream(
     responses=problem_responses(401, 404, 422, 503),
     summary="One event",
 )
-def get_event(_: ReaderDep, event_id: UUID, service: ServiceDep) -> Response:
-    return JSONResponse(service.store.event_log.by_event_id(event_id).model_dump(mode="json"))
+async def get_event(_: ReaderDep, event_id: UUID, ledger: LedgerDep) -> Response:
+    event = await run_in_threadpool(ledger.service.store.event_log.by_event_id, event_id)
+    return Response(envelope_json(event), media_type="application/json")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ServiceDep
+from api.deps import LedgerDep
 from api.openapi import problem_responses
-from api.schemas import Health, Readiness, ReadModelStatus
-from projections.runner import ProjectorRunner
+from api.schemas import Health, HistoryCacheStatus, Readiness, ReadModelStatus
+from api.state import Ledger
 from projections.store import READ_MODELS
 
 __all__ = ["router"]
@@ -16,7 +17,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
-def healthz() -> Health:
+async def healthz() -> Health:
     return Health()
 
 
@@ -26,15 +27,28 @@ def healthz() -> Health:
     responses=problem_responses(503),
     summary="The database is reachable; where the ledger and its read models stand",
 )
-def readyz(service: ServiceDep, request: Request) -> Readiness:
+async def readyz(ledger: LedgerDep) -> Readiness:
+    return await run_in_threadpool(_readiness, ledger)
+
+
+def _readiness(ledger: Ledger) -> Readiness:
+    service = ledger.service
     queries = service.store.event_queries
     queries.ping()
     position = service.read_models.position()
     status = ReadModelStatus(position=position, lag=queries.count_after(position))
-    runner: ProjectorRunner | None = request.app.state.projector
+    cache = service.histories.report()
     return Readiness(
         backend=service.settings.database.backend.value,
         position=service.store.event_log.head_position(),
         read_models=dict.fromkeys(READ_MODELS, status),
-        projector=runner.role.value if runner else "off",
+        projector=ledger.projector.role.value if ledger.projector else ledger.projector_mode,
+        history_cache=HistoryCacheStatus(
+            claims=cache.claims,
+            events=cache.events,
+            size_bytes=cache.size_bytes,
+            budget_bytes=cache.budget_bytes,
+            hits=cache.hits,
+            misses=cache.misses,
+        ),
     )

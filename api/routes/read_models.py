@@ -16,12 +16,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.cursors import decode_cursor, encode_cursor
-from api.deps import ReaderDep, ServiceDep, query_time
+from api.deps import LedgerDep, ReaderDep, query_time
 from api.openapi import problem_responses
 from api.problems import FieldError, ProblemError
 from api.routes.events import MAX_POSITION
 from api.schemas import ChangesPage, ClaimsPage
-from factledger.service import LedgerService
+from api.state import Ledger
 from ledger.errors import Unavailable
 from ledger.times import format_instant, from_micros, to_micros
 from ledger.verdict import Verdict
@@ -63,7 +63,7 @@ def _name(description: str) -> Any:
 )
 async def list_claims(
     _: ReaderDep,
-    service: ServiceDep,
+    ledger: LedgerDep,
     verdict: Annotated[Verdict | None, Query(description="Only claims with this verdict.")] = None,
     claimant: Annotated[str | None, _name("Only claims by this claimant (exact name).")] = None,
     tag: Annotated[str | None, _name("Only claims with this tag.")] = None,
@@ -90,10 +90,10 @@ async def list_claims(
                 errors=[FieldError(field="q", message="no words")],
             )
     before = decode_cursor("claims", cursor, 1)[0] if cursor is not None else None
-    await _caught_up(service, min_position)
+    await _caught_up(ledger, min_position)
     where = ClaimFilter(verdict=verdict, claimant=claimant, tag=tag, words=query_words)
     # One more than asked for tells whether there is a next page.
-    records = await run_in_threadpool(service.read_models.claims, where, before, limit + 1)
+    records = await run_in_threadpool(ledger.service.read_models.claims, where, before, limit + 1)
     page, more = records[:limit], len(records) > limit
     return JSONResponse(
         {
@@ -111,7 +111,7 @@ async def list_claims(
 )
 async def list_changes(
     _: ReaderDep,
-    service: ServiceDep,
+    ledger: LedgerDep,
     since: Annotated[
         str | None,
         Query(
@@ -134,14 +134,14 @@ async def list_changes(
 ) -> Response:
     since_at, until_at = query_time("since", since), query_time("until", until)
     before = ChangeKey(*decode_cursor("changes", cursor, 2)) if cursor is not None else None
-    await _caught_up(service, min_position)
+    await _caught_up(ledger, min_position)
     where = ChangeFilter(
         since_us=to_micros(since_at) if since_at else None,
         until_us=to_micros(until_at) if until_at else None,
         to=to,
         actor_id=actor,
     )
-    records = await run_in_threadpool(service.read_models.changes, where, before, limit + 1)
+    records = await run_in_threadpool(ledger.service.read_models.changes, where, before, limit + 1)
     page, more = records[:limit], len(records) > limit
     next_cursor = None
     if more:
@@ -152,16 +152,17 @@ async def list_changes(
     )
 
 
-async def _caught_up(service: LedgerService, min_position: int | None) -> None:
+async def _caught_up(ledger: Ledger, min_position: int | None) -> None:
     """Returns once the read models have applied `min_position`; 503 after 5 s."""
     if min_position is None:
         return
     deadline = time.monotonic() + READ_YOUR_WRITES_SECONDS
     delay = 0.005
-    position = await run_in_threadpool(service.read_models.position)
+    read_models = ledger.service.read_models
+    position = await run_in_threadpool(read_models.position)
     # The head only grows: once is enough to tell a position that cannot come.
     if position < min_position and min_position > await run_in_threadpool(
-        service.store.event_log.head_position
+        ledger.service.store.event_log.head_position
     ):
         raise ProblemError(
             422,
@@ -178,7 +179,7 @@ async def _caught_up(service: LedgerService, min_position: int | None) -> None:
             )
         await asyncio.sleep(min(delay, remaining))
         delay = min(delay * 2, 0.1)
-        position = await run_in_threadpool(service.read_models.position)
+        position = await run_in_threadpool(read_models.position)
 
 
 def _claim_summary(record: ClaimRecord) -> dict[str, Any]:

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed
+from psycopg.sql import SQL, Composed, Identifier
 
 from storage.postgres.recorder import Tables
+from storage.queries import ClaimRows, Head
 from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
 
-__all__ = ["PostgresEventQueries", "PostgresKeyQueries"]
+__all__ = ["KEYS_GENERATION", "PostgresEventQueries", "PostgresKeyQueries", "keys_channel"]
+
+KEYS_GENERATION: Final = "keys_generation"
 
 
-def _event_row(row: DictRow) -> EventRow:
+def keys_channel(schema: str) -> str:
+    """The channel a change of keys is announced on, for the processes that cache them."""
+    return f"factledger_keys_{schema}"
+
+
+def event_row(row: DictRow) -> EventRow:
     return EventRow(
         position=row["position"],
         claim_id=row["claim_id"],
@@ -24,7 +32,38 @@ def _event_row(row: DictRow) -> EventRow:
         topic=row["topic"],
         state=bytes(row["state"]),
         recorded_at_us=row["recorded_at_us"],
+        occurred_at_us=row["occurred_at_us"],
     )
+
+
+class EventStatements:
+    """The statements of the event reads, shared by the blocking and the async readers."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self.select_events = SQL(
+            "SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us,"
+            " i.occurred_at_us FROM {index} i JOIN {events} e ON e.notification_id = i.position"
+        ).format(index=tables.index, events=tables.events)
+        self.head = SQL(
+            "SELECT position, recorded_at_us FROM {} ORDER BY position DESC LIMIT 1"
+        ).format(tables.index)
+        self.claim_rows = SQL(
+            "WITH head AS ({head})"
+            " SELECT head.position AS head_position, head.recorded_at_us AS head_recorded_at_us,"
+            " r.* FROM head LEFT JOIN LATERAL ("
+            "  {select} WHERE i.claim_id = %s AND i.version > %s ORDER BY i.version"
+            " ) r ON true"
+        ).format(head=self.head, select=self.select_events)
+
+    @staticmethod
+    def claim_rows_of(rows: list[DictRow]) -> ClaimRows:
+        if not rows:
+            return ClaimRows(head=None, rows=[])
+        head = Head(rows[0]["head_position"], rows[0]["head_recorded_at_us"])
+        return ClaimRows(
+            head=head, rows=[event_row(row) for row in rows if row["position"] is not None]
+        )
 
 
 class _Reader:
@@ -32,7 +71,7 @@ class _Reader:
         self.datastore = datastore
         self.tables = tables
 
-    def _all(self, statement: Composed | SQL, params: tuple[Any, ...] = ()) -> list[DictRow]:
+    def _all(self, statement: Composed | SQL, params: Sequence[Any] = ()) -> list[DictRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, params, prepare=True)
             return curs.fetchall()
@@ -41,53 +80,43 @@ class _Reader:
 class PostgresEventQueries(_Reader):
     def __init__(self, datastore: PostgresDatastore, tables: Tables) -> None:
         super().__init__(datastore, tables)
-        self._select_events = SQL(
-            "SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us"
-            " FROM {index} i JOIN {events} e ON e.notification_id = i.position"
-        ).format(index=tables.index, events=tables.events)
+        self.statements = EventStatements(tables)
 
     def ping(self) -> None:
         self._all(SQL("SELECT 1"))
 
-    def head(self) -> tuple[int, int] | None:
-        rows = self._all(
-            SQL("SELECT position, recorded_at_us FROM {} ORDER BY position DESC LIMIT 1").format(
-                self.tables.index
-            )
-        )
-        return (rows[0]["position"], rows[0]["recorded_at_us"]) if rows else None
+    def head(self) -> Head | None:
+        rows = self._all(self.statements.head)
+        return Head(rows[0]["position"], rows[0]["recorded_at_us"]) if rows else None
 
-    def claim_rows(self, claim_id: UUID, recorded_until_us: int) -> list[EventRow]:
-        rows = self._all(
-            self._select_events
-            + SQL(" WHERE i.claim_id = %s AND i.recorded_at_us <= %s ORDER BY i.version"),
-            (claim_id, recorded_until_us),
+    def claim_rows(self, claim_id: UUID, after_version: int) -> ClaimRows:
+        return self.statements.claim_rows_of(
+            self._all(self.statements.claim_rows, (claim_id, after_version))
         )
-        return [_event_row(row) for row in rows]
+
+    def claims_rows(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
+        rows = self._all(
+            self.statements.select_events
+            + SQL(" WHERE i.claim_id = ANY(%s) AND i.position <= %s")
+            + SQL(" ORDER BY i.claim_id, i.version"),
+            (list(claim_ids), until_position),
+        )
+        return [event_row(row) for row in rows]
 
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         rows = self._all(
             # The bound on both sides of the join: with it on the index alone,
             # PostgreSQL may merge-join from the first event (O(after)).
-            self._select_events
+            self.statements.select_events
             + SQL(" WHERE i.position > %s AND e.notification_id > %s ORDER BY i.position LIMIT %s"),
             (after, after, limit),
         )
-        return [_event_row(row) for row in rows]
-
-    def histories(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
-        rows = self._all(
-            self._select_events
-            + SQL(" WHERE i.claim_id = ANY(%s) AND i.position <= %s")
-            + SQL(" ORDER BY i.claim_id, i.version"),
-            (list(claim_ids), until_position),
-        )
-        return [_event_row(row) for row in rows]
+        return [event_row(row) for row in rows]
 
     def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
         # A server-side cursor in one read-only transaction: a consistent
         # snapshot, fetched a thousand rows at a time.
-        statement = self._select_events + SQL(
+        statement = self.statements.select_events + SQL(
             " WHERE i.position <= %s ORDER BY i.claim_id, i.version"
         )
         with (
@@ -97,7 +126,7 @@ class PostgresEventQueries(_Reader):
         ):
             curs.itersize = 1000
             curs.execute(statement, (until_position,))
-            yield from (_event_row(row) for row in curs)
+            yield from (event_row(row) for row in curs)
 
     def count_after(self, position: int) -> int:
         rows = self._all(
@@ -107,26 +136,35 @@ class PostgresEventQueries(_Reader):
         return int(rows[0]["n"])
 
     def row_by_event_id(self, event_id: UUID) -> EventRow | None:
-        rows = self._all(self._select_events + SQL(" WHERE i.event_id = %s"), (event_id,))
-        return _event_row(rows[0]) if rows else None
+        rows = self._all(self.statements.select_events + SQL(" WHERE i.event_id = %s"), (event_id,))
+        return event_row(rows[0]) if rows else None
 
-    def row_by_position(self, position: int) -> EventRow | None:
-        rows = self._all(self._select_events + SQL(" WHERE i.position = %s"), (position,))
-        return _event_row(rows[0]) if rows else None
-
-    def idempotent_write(self, scope: IdempotencyScope) -> IdempotencyRow | None:
+    def idempotent_writes(
+        self, scopes: Sequence[IdempotencyScope]
+    ) -> dict[IdempotencyScope, IdempotencyRow]:
+        if not scopes:
+            return {}
         rows = self._all(
             SQL(
-                "SELECT request_hash, event_id FROM {} WHERE api_key_id = %s AND method = %s"
-                " AND path = %s AND idempotency_key = %s"
+                "SELECT k.api_key_id, k.method, k.path, k.idempotency_key, k.request_hash,"
+                " k.event_id FROM {} k JOIN unnest(%s::text[], %s::text[], %s::text[],"
+                " %s::text[]) AS s(api_key_id, method, path, idempotency_key)"
+                " USING (api_key_id, method, path, idempotency_key)"
             ).format(self.tables.idempotency),
-            (scope.api_key_id, scope.method, scope.path, scope.key),
+            (
+                [scope.api_key_id for scope in scopes],
+                [scope.method for scope in scopes],
+                [scope.path for scope in scopes],
+                [scope.key for scope in scopes],
+            ),
         )
-        if not rows:
-            return None
-        return IdempotencyRow(
-            scope=scope, request_hash=rows[0]["request_hash"], event_id=rows[0]["event_id"]
-        )
+        found = {}
+        for row in rows:
+            scope = IdempotencyScope(
+                row["api_key_id"], row["method"], row["path"], row["idempotency_key"]
+            )
+            found[scope] = IdempotencyRow(scope, row["request_hash"], row["event_id"])
+        return found
 
 
 class PostgresKeyQueries(_Reader):
@@ -147,6 +185,7 @@ class PostgresKeyQueries(_Reader):
                     row.revoked_at_us,
                 ),
             )
+            self._announce(curs)
 
     def list_keys(self) -> list[ApiKeyRow]:
         rows = self._all(
@@ -171,4 +210,26 @@ class PostgresKeyQueries(_Reader):
                 ).format(self.tables.api_keys),
                 (revoked_at_us, key_id),
             )
-            return curs.rowcount == 1
+            revoked = curs.rowcount == 1
+            if revoked:
+                self._announce(curs)
+            return revoked
+
+    def generation(self) -> int:
+        rows = self._all(
+            SQL("SELECT value FROM {} WHERE name = %s").format(self.tables.meta),
+            (KEYS_GENERATION,),
+        )
+        return int(rows[0]["value"]) if rows else 0
+
+    def _announce(self, curs: Any) -> None:
+        """A new generation of keys, in the change's own transaction; the
+        notification is delivered when it commits."""
+        curs.execute(
+            SQL(
+                "INSERT INTO {} AS m (name, value) VALUES (%s, 1)"
+                " ON CONFLICT (name) DO UPDATE SET value = m.value + 1"
+            ).format(self.tables.meta),
+            (KEYS_GENERATION,),
+        )
+        curs.execute(SQL("NOTIFY {}").format(Identifier(keys_channel(self.tables.schema_name))))

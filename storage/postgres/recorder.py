@@ -1,21 +1,24 @@
-"""The PostgreSQL application recorder: the library's, plus the ledger's own rows
-written in the same transaction as the events.
+"""The PostgreSQL application recorder: the library's, appending a whole batch
+of events, with the ledger's own rows, in one transaction and one round trip.
 
-The library serialises writers with `LOCK TABLE … IN EXCLUSIVE MODE`, taken
-just before the events are inserted, so notification ids commit in order.
-The event index is written after that lock, with `recorded_at` from the
-database's clock (one clock for every host) and always later than every
-`recorded_at` already committed: it therefore grows with the position, and
-once an event is visible no earlier `recorded_at` can appear.
+A batch is sent as one pipeline: the Idempotency-Key rows, the library's
+table lock (`LOCK TABLE … IN EXCLUSIVE MODE`, so positions commit in order)
+and NOTIFY, then one statement that inserts the events and their index rows,
+then the commit. The index rows take `recorded_at` from the database's clock
+(one clock for every host) after the lock, later than every `recorded_at`
+already committed and one microsecond apart within the batch, in position
+order: `recorded_at` therefore grows strictly with the position, and once an
+event is visible no earlier `recorded_at` can appear.
 
-The idempotency row is written first, before the lock: a racing duplicate
-waits on its unique key until the first commits, then fails with an
-IntegrityError instead of appending.
+The Idempotency-Key rows come before the lock: a racing duplicate in another
+process waits on the key's unique index until the first commits, then is
+refused, instead of waiting for the lock while holding the key.
 
-`insert_events` is the library's sequence without its pipeline, so that a
-constraint violation always surfaces as the IntegrityError it is (in a
-pipeline it may surface as "pipeline aborted", which the library would then
-retry as a broken connection), and with a retry for broken connections only.
+Errors are classified, not guessed (`storage.errors`): a unique violation
+names its constraint, which says whether a claim's version or a key was
+taken; a lock not granted in time appended nothing; a connection that broke
+once the batch was sent leaves the outcome unknown, and `find_appended`
+looks the events up, after making sure the old session can no longer commit.
 """
 
 from __future__ import annotations
@@ -26,32 +29,36 @@ from typing import Any, Final
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from storage.rows import IdempotencyRow, index_entries
+from storage.errors import AppendRefused, CommitInterrupted, NotAppended, Refusal
+from storage.mapper import new_events
+from storage.rows import Appended, IdempotencyRow, NewEvent
 
 __all__ = ["EVENTS_TABLE", "PostgresLedgerRecorder", "Tables"]
-
-_CONNECTION_ATTEMPTS: Final = 3
 
 EVENTS_TABLE: Final = "ledger_events"
 # Any constant works: it only has to be the same in every process of a ledger.
 _SCHEMA_LOCK_KEY: Final = 0x6661_6374_6C65_6467  # "factledg"
+# How long an unknown outcome waits for the old session to end.
+_SESSION_END_SECONDS: Final = 5.0
 
 
 class Tables:
     """The ledger's tables, qualified with the configured schema."""
 
     def __init__(self, schema: str, events_table: str = EVENTS_TABLE) -> None:
+        self.schema_name = schema
         self.schema = Identifier(schema)
         self.events = Identifier(schema, events_table)
         self.index = Identifier(schema, "ledger_event_index")
-        self.idempotency = Identifier(schema, "ledger_idempotency")
+        self.idempotency_name = "ledger_idempotency"
+        self.idempotency = Identifier(schema, self.idempotency_name)
         self.api_keys = Identifier(schema, "api_keys")
+        self.meta = Identifier(schema, "ledger_meta")
 
 
 def _create_statements(tables: Tables) -> list[Composed]:
@@ -86,6 +93,9 @@ def _create_statements(tables: Tables) -> list[Composed]:
             " created_at_us bigint NOT NULL,"
             " revoked_at_us bigint)"
         ).format(tables.api_keys),
+        SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, value bigint NOT NULL)").format(
+            tables.meta
+        ),
     ]
 
 
@@ -96,21 +106,40 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.tables = Tables(self.datastore.schema, self.events_table_name)
         self.sql_create_statements.extend(_create_statements(self.tables))
-        self._insert_idempotency = SQL(
+        self._insert_keys = SQL(
             "INSERT INTO {} (api_key_id, method, path, idempotency_key, request_hash,"
-            " event_id, created_at_us) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " event_id, created_at_us)"
+            " SELECT *, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::uuid[])"
         ).format(self.tables.idempotency)
-        self._insert_index = SQL(
-            "INSERT INTO {index} (position, event_id, claim_id, version, occurred_at_us,"
-            " recorded_at_us)"
-            " SELECT p.position, p.event_id, p.claim_id, p.version, p.occurred_at_us, t.now_us"
-            " FROM unnest(%s::bigint[], %s::uuid[], %s::uuid[], %s::bigint[], %s::bigint[])"
-            "  AS p(position, event_id, claim_id, version, occurred_at_us)"
-            " CROSS JOIN (SELECT greatest("
+        self._insert_batch = SQL(
+            "WITH inserted AS ("
+            "  INSERT INTO {events} (originator_id, originator_version, topic, state)"
+            "  SELECT * FROM unnest(%(claims)s::uuid[], %(versions)s::bigint[],"
+            "   %(topics)s::text[], %(states)s::bytea[])"
+            "  RETURNING notification_id, originator_id, originator_version"
+            "), clock AS ("
+            "  SELECT greatest("
             "   (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,"
             "   coalesce((SELECT recorded_at_us FROM {index} ORDER BY position DESC LIMIT 1), 0)"
-            "   + 1) AS now_us) AS t"
-        ).format(index=self.tables.index)
+            "   + 1) AS now_us"
+            "), indexed AS ("
+            "  INSERT INTO {index} (position, event_id, claim_id, version, occurred_at_us,"
+            "   recorded_at_us)"
+            "  SELECT i.notification_id, n.event_id, i.originator_id, i.originator_version,"
+            "   n.occurred_at_us,"
+            "   clock.now_us + row_number() OVER (ORDER BY i.notification_id) - 1"
+            "  FROM inserted i"
+            "  JOIN unnest(%(claims)s::uuid[], %(versions)s::bigint[], %(event_ids)s::uuid[],"
+            "   %(occurred)s::bigint[]) AS n(claim_id, version, event_id, occurred_at_us)"
+            "   ON n.claim_id = i.originator_id AND n.version = i.originator_version"
+            "  CROSS JOIN clock"
+            "  RETURNING event_id, position, recorded_at_us"
+            ") SELECT event_id, position, recorded_at_us FROM indexed"
+        ).format(events=self.tables.events, index=self.tables.index)
+        self._find_appended = SQL(
+            "SELECT event_id, position, recorded_at_us FROM {} WHERE event_id = ANY(%s)"
+        ).format(self.tables.index)
 
     def create_table(self) -> None:
         """Creates the schema and every table once, even when processes start together."""
@@ -122,72 +151,128 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
 
+    # --- appending --------------------------------------------------------------
+
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        for attempt in range(1, _CONNECTION_ATTEMPTS + 1):
-            try:
-                return self._insert_in_one_transaction(stored_events, kwargs.get("idempotency"))
-            except (InterfaceError, OperationalError) as error:
-                # Only a broken connection is worth another attempt; a lock
-                # timeout or a cancelled statement is an answer.
-                if attempt == _CONNECTION_ATTEMPTS or isinstance(
-                    error.__cause__, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled
-                ):
-                    raise
-                time.sleep(0.1 * attempt)
-        raise AssertionError("unreachable")
+        """The library's way in (`Application.save`): one transaction, like `append`."""
+        key: IdempotencyRow | None = kwargs.get("idempotency")
+        events = new_events(stored_events)
+        keys = [key] if key is not None else []
+        return [appended.position for appended in self.append(events, keys)]
 
-    def _insert_in_one_transaction(
-        self, stored_events: Sequence[StoredEvent], idempotency: IdempotencyRow | None
-    ) -> list[int]:
-        entries = index_entries(stored_events)
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor() as curs,
-        ):
-            if idempotency is not None:
-                self._record_idempotency(curs, idempotency, entries[-1].event_id)
-            self._lock_table(curs)
-            self._notify_channel(curs)
-            curs.execute(
-                self.insert_events_statement,
-                (
-                    [
-                        self.construct_pg_stored_event(
-                            e.originator_id, e.originator_version, e.topic, e.state
-                        )
-                        for e in stored_events
-                    ],
-                ),
-            )
-            positions = [row["notification_id"] for row in curs.fetchall()]
-            curs.execute(
-                self._insert_index,
-                (
-                    positions,
-                    [entry.event_id for entry in entries],
-                    [entry.claim_id for entry in entries],
-                    [entry.version for entry in entries],
-                    [entry.occurred_at_us for entry in entries],
-                ),
-            )
-        return positions
+    def append(self, events: Sequence[NewEvent], keys: Sequence[IdempotencyRow]) -> list[Appended]:
+        """Appends the events, and the keyed writes among them, in one transaction;
+        returns where each event went, in the order given."""
+        if not events:
+            return []
+        try:
+            with self.datastore.get_connection() as conn:
+                return self._append(conn, events, keys)
+        except PersistenceError as error:
+            # The library's wrapping of a failure to get a connection: nothing was sent.
+            raise NotAppended(str(error)) from error
 
-    def _record_idempotency(
-        self, curs: Cursor[DictRow], idempotency: IdempotencyRow, event_id: UUID
-    ) -> None:
-        scope = idempotency.scope
-        curs.execute(
-            self._insert_idempotency,
-            (
-                scope.api_key_id,
-                scope.method,
-                scope.path,
-                scope.key,
-                idempotency.request_hash,
-                event_id,
-                time.time_ns() // 1000,
-            ),
+    def _append(
+        self,
+        conn: psycopg.Connection[DictRow],
+        events: Sequence[NewEvent],
+        keys: Sequence[IdempotencyRow],
+    ) -> list[Appended]:
+        session = conn.info.backend_pid
+        curs = conn.cursor()
+        try:
+            with conn.pipeline():
+                with conn.transaction():
+                    if keys:
+                        curs.execute(self._insert_keys, self._key_params(keys))
+                    for statement in self.lock_table_statements:
+                        curs.execute(statement)
+                    curs.execute(SQL("NOTIFY {}").format(Identifier(self.channel_name)))
+                    curs.execute(self._insert_batch, self._batch_params(events))
+                rows = curs.fetchall()
+        except psycopg.errors.UniqueViolation as error:
+            refusal = (
+                Refusal.KEY_USED
+                if error.diag.table_name == self.tables.idempotency_name
+                else Refusal.VERSION_TAKEN
+            )
+            raise AppendRefused(refusal, str(error.diag.message_detail)) from error
+        except psycopg.Error as error:
+            if conn.broken or conn.closed:
+                raise CommitInterrupted(str(error), session) from error
+            if error.sqlstate is not None:
+                # The server refused a statement (a lock not granted in time, a
+                # statement cancelled, ...): the transaction was rolled back.
+                raise NotAppended(str(error)) from error
+            raise RuntimeError(f"appending a batch: {error}") from error
+        finally:
+            curs.close()
+        by_id = {row["event_id"]: row for row in rows}
+        return [
+            Appended(
+                event.event_id,
+                by_id[event.event_id]["position"],
+                by_id[event.event_id]["recorded_at_us"],
+            )
+            for event in events
+        ]
+
+    @staticmethod
+    def _key_params(keys: Sequence[IdempotencyRow]) -> tuple[Any, ...]:
+        return (
+            time.time_ns() // 1000,
+            [key.scope.api_key_id for key in keys],
+            [key.scope.method for key in keys],
+            [key.scope.path for key in keys],
+            [key.scope.key for key in keys],
+            [key.request_hash for key in keys],
+            [key.event_id for key in keys],
         )
+
+    @staticmethod
+    def _batch_params(events: Sequence[NewEvent]) -> dict[str, Any]:
+        return {
+            "claims": [event.claim_id for event in events],
+            "versions": [event.version for event in events],
+            "topics": [event.stored.topic for event in events],
+            "states": [event.stored.state for event in events],
+            "event_ids": [event.event_id for event in events],
+            "occurred": [event.occurred_at_us for event in events],
+        }
+
+    def find_appended(self, event_ids: Sequence[UUID], session: int | None) -> list[Appended]:
+        """The events among these that were appended. Called after an unknown
+        outcome: the session that sent them (a server process id) is ended first
+        if it is still there, so that an event not found now is never found later."""
+        with self.datastore.get_connection() as conn:
+            if session is not None:
+                self._end_session(conn, session)
+            rows = conn.execute(self._find_appended, (list(event_ids),)).fetchall()
+        return [Appended(row["event_id"], row["position"], row["recorded_at_us"]) for row in rows]
+
+    def _end_session(self, conn: psycopg.Connection[DictRow], pid: int) -> None:
+        # The application name is this process's own, so that a server process
+        # id reused meanwhile by someone else's session is never ended.
+        session = SQL("FROM pg_stat_activity WHERE pid = %s AND application_name = %s")
+        params = (pid, self.application_name)
+        conn.execute(SQL("SELECT pg_terminate_backend(pid) ") + session, params)
+        deadline = time.monotonic() + _SESSION_END_SECONDS
+        while conn.execute(SQL("SELECT 1 ") + session, params).fetchone() is not None:
+            if time.monotonic() > deadline:
+                raise CommitInterrupted("the session that sent the batch has not ended", pid)
+            time.sleep(0.02)
+
+    @property
+    def application_name(self) -> str:
+        """This process's name on its connections (`name_connections`)."""
+        kwargs = self.datastore.pool.kwargs
+        assert isinstance(kwargs, dict)
+        return str(kwargs.get("application_name", ""))
+
+    def name_connections(self, application_name: str) -> None:
+        """Names every connection this recorder opens from now on."""
+        kwargs = self.datastore.pool.kwargs
+        assert isinstance(kwargs, dict)
+        kwargs["application_name"] = application_name

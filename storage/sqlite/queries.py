@@ -4,39 +4,31 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
-from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
+from storage.queries import ClaimRows, Head
 from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
 
 __all__ = ["SQLiteEventQueries", "SQLiteKeyQueries"]
 
+KEYS_GENERATION: Final = "keys_generation"
+
 # Every event query reads the same columns from the index joined to the events.
-_CLAIM_ROWS = """
-    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
-    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
-    WHERE i.claim_id = ? AND i.recorded_at_us <= ? ORDER BY i.version"""
-_ROWS_AFTER = """
-    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
-    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
-    WHERE i.position > ? ORDER BY i.position LIMIT ?"""
-_ALL_BY_CLAIM = """
-    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
-    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
-    WHERE i.position <= ? ORDER BY i.claim_id, i.version"""
-_ROW_BY_EVENT_ID = """
-    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
-    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
-    WHERE i.event_id = ?"""
-_ROW_BY_POSITION = """
-    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us
-    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position
-    WHERE i.position = ?"""
+_SELECT_EVENTS = """
+    SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us,
+        i.occurred_at_us
+    FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position"""
+_HEAD = "SELECT position, recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1"
+_CLAIM_ROWS = f"{_SELECT_EVENTS} WHERE i.claim_id = ? AND i.version > ? ORDER BY i.version"
+_ROWS_AFTER = f"{_SELECT_EVENTS} WHERE i.position > ? ORDER BY i.position LIMIT ?"
+_ALL_BY_CLAIM = f"{_SELECT_EVENTS} WHERE i.position <= ? ORDER BY i.claim_id, i.version"
+_ROW_BY_EVENT_ID = f"{_SELECT_EVENTS} WHERE i.event_id = ?"
 
 
-def _event_row(row: sqlite3.Row) -> EventRow:
+def event_row(row: Sequence[Any]) -> EventRow:
     return EventRow(
         position=row[0],
         claim_id=UUID(row[1]),
@@ -44,6 +36,7 @@ def _event_row(row: sqlite3.Row) -> EventRow:
         topic=row[3],
         state=bytes(row[4]),
         recorded_at_us=row[5],
+        occurred_at_us=row[6],
     )
 
 
@@ -51,55 +44,54 @@ class _Reader:
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
 
-    def _all(self, statement: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _all(self, statement: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             rows: list[sqlite3.Row] = c.fetchall()
             return rows
 
 
+def read_claim_rows(cursor: sqlite3.Cursor, claim_id: UUID, after_version: int) -> ClaimRows:
+    """A claim's rows after a version, and the head, in the cursor's read transaction
+    (the head first: every event at or before it is then among the rows)."""
+    head_row = cursor.execute(_HEAD).fetchone()
+    if head_row is None:
+        return ClaimRows(head=None, rows=[])
+    rows = cursor.execute(_CLAIM_ROWS, (claim_id.hex, after_version)).fetchall()
+    return ClaimRows(head=Head(head_row[0], head_row[1]), rows=[event_row(row) for row in rows])
+
+
 class SQLiteEventQueries(_Reader):
     def ping(self) -> None:
         self._all("SELECT 1")
 
-    def head(self) -> tuple[int, int] | None:
-        rows = self._all(
-            "SELECT position, recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1"
-        )
-        return (rows[0][0], rows[0][1]) if rows else None
+    def head(self) -> Head | None:
+        rows = self._all(_HEAD)
+        return Head(rows[0][0], rows[0][1]) if rows else None
 
-    def claim_rows(self, claim_id: UUID, recorded_until_us: int) -> list[EventRow]:
-        rows = self._all(
-            _CLAIM_ROWS,
-            (claim_id.hex, recorded_until_us),
-        )
-        return [_event_row(row) for row in rows]
+    def claim_rows(self, claim_id: UUID, after_version: int) -> ClaimRows:
+        with self.datastore.transaction(commit=False) as c:
+            return read_claim_rows(c.sqlite_cursor, claim_id, after_version)
 
-    def rows_after(self, after: int, limit: int) -> list[EventRow]:
-        rows = self._all(
-            _ROWS_AFTER,
-            (after, limit),
-        )
-        return [_event_row(row) for row in rows]
-
-    def histories(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
+    def claims_rows(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
         placeholders = ", ".join("?" * len(claim_ids))
         # Fixed fragments only; every value is a parameter.
         statement = (
-            "SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us"  # noqa: S608
-            " FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position"
-            f" WHERE i.claim_id IN ({placeholders}) AND i.position <= ?"
+            f"{_SELECT_EVENTS} WHERE i.claim_id IN ({placeholders}) AND i.position <= ?"
             " ORDER BY i.claim_id, i.version"
         )
         rows = self._all(statement, (*(c.hex for c in claim_ids), until_position))
-        return [_event_row(row) for row in rows]
+        return [event_row(row) for row in rows]
+
+    def rows_after(self, after: int, limit: int) -> list[EventRow]:
+        return [event_row(row) for row in self._all(_ROWS_AFTER, (after, limit))]
 
     def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
         # One read transaction: a consistent snapshot however long the caller takes.
         with self.datastore.transaction(commit=False) as c:
             c.execute(_ALL_BY_CLAIM, (until_position,))
             while rows := c.sqlite_cursor.fetchmany(1000):
-                yield from (_event_row(row) for row in rows)
+                yield from (event_row(row) for row in rows)
 
     def count_after(self, position: int) -> int:
         rows = self._all("SELECT count(*) FROM ledger_event_index WHERE position > ?", (position,))
@@ -107,21 +99,23 @@ class SQLiteEventQueries(_Reader):
 
     def row_by_event_id(self, event_id: UUID) -> EventRow | None:
         rows = self._all(_ROW_BY_EVENT_ID, (event_id.hex,))
-        return _event_row(rows[0]) if rows else None
+        return event_row(rows[0]) if rows else None
 
-    def row_by_position(self, position: int) -> EventRow | None:
-        rows = self._all(_ROW_BY_POSITION, (position,))
-        return _event_row(rows[0]) if rows else None
-
-    def idempotent_write(self, scope: IdempotencyScope) -> IdempotencyRow | None:
-        rows = self._all(
-            "SELECT request_hash, event_id FROM ledger_idempotency "
-            "WHERE api_key_id = ? AND method = ? AND path = ? AND idempotency_key = ?",
-            (scope.api_key_id, scope.method, scope.path, scope.key),
-        )
-        if not rows:
-            return None
-        return IdempotencyRow(scope=scope, request_hash=rows[0][0], event_id=UUID(rows[0][1]))
+    def idempotent_writes(
+        self, scopes: Sequence[IdempotencyScope]
+    ) -> dict[IdempotencyScope, IdempotencyRow]:
+        found = {}
+        with self.datastore.transaction(commit=False) as c:
+            for scope in scopes:
+                c.execute(
+                    "SELECT request_hash, event_id FROM ledger_idempotency WHERE api_key_id = ?"
+                    " AND method = ? AND path = ? AND idempotency_key = ?",
+                    (scope.api_key_id, scope.method, scope.path, scope.key),
+                )
+                row = c.fetchone()
+                if row is not None:
+                    found[scope] = IdempotencyRow(scope, row[0], UUID(row[1]))
+        return found
 
 
 class SQLiteKeyQueries(_Reader):
@@ -139,6 +133,7 @@ class SQLiteKeyQueries(_Reader):
                     row.revoked_at_us,
                 ),
             )
+            _announce(c)
 
     def list_keys(self) -> list[ApiKeyRow]:
         rows = self._all(
@@ -161,4 +156,20 @@ class SQLiteKeyQueries(_Reader):
                 "UPDATE api_keys SET revoked_at_us = ? WHERE key_id = ? AND revoked_at_us IS NULL",
                 (revoked_at_us, key_id),
             )
-            return bool(c.sqlite_cursor.rowcount == 1)
+            revoked = bool(c.sqlite_cursor.rowcount == 1)
+            if revoked:
+                _announce(c)
+            return revoked
+
+    def generation(self) -> int:
+        rows = self._all("SELECT value FROM ledger_meta WHERE name = ?", (KEYS_GENERATION,))
+        return int(rows[0][0]) if rows else 0
+
+
+def _announce(c: SQLiteCursor) -> None:
+    """A new generation of keys, in the change's own transaction."""
+    c.execute(
+        "INSERT INTO ledger_meta (name, value) VALUES (?, 1)"
+        " ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        (KEYS_GENERATION,),
+    )

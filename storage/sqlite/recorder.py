@@ -1,11 +1,12 @@
-"""The SQLite application recorder: the library's, plus the ledger's own rows
-written in the same transaction as the events.
+"""The SQLite application recorder: the library's, appending a whole batch of
+events, with the ledger's own rows, in one transaction.
 
 - `ledger_event_index`: one row per event with its position, its claim and
   version, and its two times. `recorded_at` is taken here, inside the write
-  transaction (SQLite has one writer at a time), and is always later than
-  every `recorded_at` already committed, so it grows with the position.
-- `ledger_idempotency`: the Idempotency-Key of a keyed write, so that two
+  transaction (SQLite has one writer at a time), later than every
+  `recorded_at` already committed and one microsecond apart within the batch,
+  so it grows strictly with the position.
+- `ledger_idempotency`: the Idempotency-Key of each keyed write, so that two
   racing retries cannot both append.
 
 The events table declares its notification id as `INTEGER PRIMARY KEY
@@ -15,14 +16,24 @@ the library's implicit rowid does not promise.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    Notification,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from storage.rows import IdempotencyRow, index_entries
+from storage.errors import AppendRefused, CommitInterrupted, NotAppended, Refusal
+from storage.mapper import new_events
+from storage.rows import Appended, IdempotencyRow, NewEvent
 
 __all__ = ["SQLiteLedgerRecorder"]
 
@@ -60,16 +71,29 @@ _CREATE_STATEMENTS = [
         secret_hash TEXT NOT NULL,
         created_at_us INTEGER NOT NULL,
         revoked_at_us INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS ledger_meta (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL)""",
 ]
+
+_INSERT_EVENT = (
+    "INSERT INTO stored_events (originator_id, originator_version, topic, state)"
+    " VALUES (?, ?, ?, ?)"
+)
+_INSERT_INDEX = (
+    "INSERT INTO ledger_event_index (position, event_id, claim_id, version, occurred_at_us,"
+    " recorded_at_us) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_KEY = (
+    "INSERT INTO ledger_idempotency (api_key_id, method, path, idempotency_key, request_hash,"
+    " event_id, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE) -> None:
         super().__init__(datastore, events_table_name)
-        self.insert_events_statement = (
-            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-            "VALUES (?, ?, ?, ?)"
-        )
+        self.insert_events_statement = _INSERT_EVENT
 
     def construct_create_table_statements(self) -> list[str]:
         return list(_CREATE_STATEMENTS)
@@ -117,46 +141,105 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 for row in c.fetchall()
             ]
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    # --- appending --------------------------------------------------------------
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        positions = super()._insert_events(c, stored_events, **kwargs)
-        assert positions is not None
-        idempotency: IdempotencyRow | None = kwargs.get("idempotency")
-        entries = index_entries(stored_events)
-        if idempotency is not None:
-            scope = idempotency.scope
-            c.execute(
-                "INSERT INTO ledger_idempotency (api_key_id, method, path, idempotency_key, "
-                "request_hash, event_id, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    scope.api_key_id,
-                    scope.method,
-                    scope.path,
-                    scope.key,
-                    idempotency.request_hash,
-                    entries[-1].event_id.hex,
-                    time.time_ns() // 1000,
-                ),
+        """The library's way in (`Application.save`): one transaction, like `append`."""
+        key: IdempotencyRow | None = kwargs.get("idempotency")
+        events = new_events(stored_events)
+        keys = [key] if key is not None else []
+        return [appended.position for appended in self.append(events, keys)]
+
+    def append(self, events: Sequence[NewEvent], keys: Sequence[IdempotencyRow]) -> list[Appended]:
+        """Appends the events, and the keyed writes among them, in one transaction;
+        returns where each event went, in the order given."""
+        if not events:
+            return []
+        inserted: list[Appended] = []
+        try:
+            with self.datastore.transaction(commit=True) as c:
+                inserted = self._append(c, events, keys)
+        except IntegrityError as error:
+            refusal = (
+                Refusal.KEY_USED if "ledger_idempotency" in str(error) else Refusal.VERSION_TAKEN
             )
+            raise AppendRefused(refusal, str(error)) from error
+        except PersistenceError as error:
+            if inserted and isinstance(error, OperationalError):
+                # Every statement ran: the commit itself failed.
+                raise CommitInterrupted(str(error)) from error
+            raise NotAppended(str(error)) from error
+        return inserted
+
+    def _append(
+        self, c: SQLiteCursor, events: Sequence[NewEvent], keys: Sequence[IdempotencyRow]
+    ) -> list[Appended]:
+        cursor: sqlite3.Cursor = c.sqlite_cursor
+        positions = []
+        for event in events:
+            stored = event.stored
+            cursor.execute(
+                _INSERT_EVENT,
+                (event.claim_id.hex, stored.originator_version, stored.topic, stored.state),
+            )
+            position = cursor.lastrowid
+            assert position is not None
+            positions.append(position)
         # The write lock is held from the first insert above until commit, so
         # no other transaction can record between this read and our rows.
-        c.execute("SELECT recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1")
-        last = c.fetchone()
-        recorded_at_us = max(time.time_ns() // 1000, (last[0] + 1) if last else 0)
-        c.executemany(
-            "INSERT INTO ledger_event_index (position, event_id, claim_id, version, "
-            "occurred_at_us, recorded_at_us) VALUES (?, ?, ?, ?, ?, ?)",
+        cursor.execute(
+            "SELECT recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1"
+        )
+        last = cursor.fetchone()
+        now_us = max(time.time_ns() // 1000, (last[0] + 1) if last else 0)
+        appended = [
+            Appended(event.event_id, position, now_us + i)
+            for i, (event, position) in enumerate(zip(events, positions, strict=True))
+        ]
+        cursor.executemany(
+            _INSERT_INDEX,
             [
                 (
-                    position,
-                    entry.event_id.hex,
-                    entry.claim_id.hex,
-                    entry.version,
-                    entry.occurred_at_us,
-                    recorded_at_us,
+                    a.position,
+                    e.event_id.hex,
+                    e.claim_id.hex,
+                    e.version,
+                    e.occurred_at_us,
+                    a.recorded_at_us,
                 )
-                for position, entry in zip(positions, entries, strict=True)
+                for e, a in zip(events, appended, strict=True)
             ],
         )
-        return positions
+        if keys:
+            created_us = time.time_ns() // 1000
+            cursor.executemany(
+                _INSERT_KEY,
+                [
+                    (
+                        key.scope.api_key_id,
+                        key.scope.method,
+                        key.scope.path,
+                        key.scope.key,
+                        key.request_hash,
+                        key.event_id.hex if key.event_id else "",
+                        created_us,
+                    )
+                    for key in keys
+                ],
+            )
+        return appended
+
+    def find_appended(self, event_ids: Sequence[UUID], session: int | None) -> list[Appended]:
+        """The events among these that were appended (after an unknown outcome)."""
+        del session  # one file, one writer at a time: nothing can still be committing
+        placeholders = ", ".join("?" * len(event_ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT event_id, position, recorded_at_us FROM ledger_event_index"  # noqa: S608
+                f" WHERE event_id IN ({placeholders})",
+                [event_id.hex for event_id in event_ids],
+            )
+            rows = c.fetchall()
+        return [Appended(UUID(row[0]), row[1], row[2]) for row in rows]

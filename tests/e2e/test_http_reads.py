@@ -241,11 +241,17 @@ def test_the_openapi_document_describes_every_route_body_and_problem(client: Tes
     } <= set(paths)
     register = paths["/claims"]["post"]
     assert register["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ClaimCreate"
+        "$ref": "#/components/schemas/ClaimRegistrationBody"
     }
     assert "application/problem+json" in register["responses"]["422"]["content"]
     assert {"401", "403", "409", "412", "413", "415", "503"} <= set(register["responses"])
     schemas = document["components"]["schemas"]
-    assert {"ClaimCreate", "RebuttalCreate", "Problem", "Envelope", "ClaimState"} <= set(schemas)
-    assert schemas["ClaimCreate"]["additionalProperties"] is False
+    assert {
+        "ClaimRegistrationBody",
+        "RebuttalFilingBody",
+        "Problem",
+        "Envelope",
+        "ClaimState",
+    } <= set(schemas)
+    assert schemas["ClaimRegistrationBody"]["additionalProperties"] is False
     assert client.get("/docs").status_code == 200

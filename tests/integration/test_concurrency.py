@@ -14,18 +14,17 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from factledger.commands import IfMatch, Written
 from factledger.service import LedgerService
 from factledger.settings import Settings
-from factledger.writes import IfMatch, WriteRequest, Written
-from ledger.access import Actor, Role
 from ledger.errors import ClaimAlreadyRegistered, LedgerError, PreconditionFailed
-from ledger.payloads import ClaimRegistration, Party, RebuttalFiling
-from ledger.times import parse_instant, utc_now
+from ledger.events import EventType
+from ledger.payloads import ClaimRegistration, Party
 from storage.rows import IdempotencyRow, IdempotencyScope
+from tests.writes import CONTRIBUTOR, FILING, write
+from tests.writes import register as register_claim
 
 T = TypeVar("T")
-CONTRIBUTOR = Actor(id="contributor-key", name="A contributor", role=Role.CONTRIBUTOR)
-FILING = RebuttalFiling(party=Party(name="Hanna Malyar"), statement="Battles continued.")
 
 
 @pytest.fixture
@@ -54,12 +53,13 @@ def all_at_once(count: int, task: Callable[[int], T]) -> list[T | LedgerError]:
 
 
 def register(service: LedgerService) -> UUID:
-    return service.writes.register_claim(
-        ClaimRegistration(text="Soledar was taken.", claimant=Party(name="Igor Konashenkov")),
-        claim_id=None,
-        occurred_at=parse_instant("2023-01-13T09:00:00Z"),
-        request=WriteRequest(actor=CONTRIBUTOR, received_at=utc_now()),
-    ).envelope.claim_id
+    return register_claim(service, actor=CONTRIBUTOR).event.claim_id
+
+
+def rebut(target: LedgerService, claim_id: UUID, **kwargs: object) -> Written:
+    return write(
+        target, EventType.REBUTTAL_FILED, FILING, actor=CONTRIBUTOR, claim_id=claim_id, **kwargs
+    )
 
 
 def test_concurrent_writers_on_one_claim_are_all_appended_with_gapless_versions(
@@ -68,26 +68,18 @@ def test_concurrent_writers_on_one_claim_are_all_appended_with_gapless_versions(
     claim_id = register(service)
     writers, each = 8, 4
 
-    def write(i: int) -> list[Written]:
+    def write_some(i: int) -> list[Written]:
         target = service if i % 2 else other_service
-        return [
-            target.writes.file_rebuttal(
-                claim_id,
-                FILING,
-                occurred_at=None,
-                request=WriteRequest(actor=CONTRIBUTOR, received_at=utc_now()),
-            )
-            for _ in range(each)
-        ]
+        return [rebut(target, claim_id) for _ in range(each)]
 
-    results = all_at_once(writers, write)
+    results = all_at_once(writers, write_some)
     assert not [r for r in results if isinstance(r, LedgerError)]
-    history = service.reads.history(claim_id).envelopes
+    _, history = service.reads.history(claim_id)
     assert [e.version for e in history] == list(range(1, writers * each + 2))
     by_position = sorted(history, key=lambda e: e.position)
-    recorded = [parse_instant(e.recorded_at) for e in by_position]
-    assert recorded == sorted(recorded)
-    assert len(service.reads.state(claim_id).rebuttals) == writers * each
+    recorded = [e.recorded_at_us for e in by_position]
+    assert recorded == sorted(set(recorded))
+    assert len(service.reads.state(claim_id).folded.rebuttals) == writers * each
 
 
 def test_an_if_match_race_has_exactly_one_winner(
@@ -95,24 +87,15 @@ def test_an_if_match_race_has_exactly_one_winner(
 ) -> None:
     claim_id = register(service)
 
-    def write(i: int) -> Written:
+    def write_one(i: int) -> Written:
         target = service if i % 2 else other_service
-        return target.writes.file_rebuttal(
-            claim_id,
-            FILING,
-            occurred_at=None,
-            request=WriteRequest(
-                actor=CONTRIBUTOR,
-                received_at=utc_now(),
-                if_match=IfMatch(versions=frozenset({1})),
-            ),
-        )
+        return rebut(target, claim_id, if_match=IfMatch(versions=frozenset({1})))
 
-    results = all_at_once(6, write)
+    results = all_at_once(6, write_one)
     winners = [r for r in results if isinstance(r, Written)]
     assert len(winners) == 1
     assert all(isinstance(r, PreconditionFailed) for r in results if r not in winners)
-    assert service.reads.state(claim_id).version == 2
+    assert service.reads.state(claim_id).folded.version == 2
 
 
 def test_concurrent_retries_with_one_idempotency_key_append_once(
@@ -129,20 +112,15 @@ def test_concurrent_retries_with_one_idempotency_key_append_once(
         request_hash="same body",
     )
 
-    def write(i: int) -> Written:
+    def write_one(i: int) -> Written:
         target = service if i % 2 else other_service
-        return target.writes.file_rebuttal(
-            claim_id,
-            FILING,
-            occurred_at=None,
-            request=WriteRequest(actor=CONTRIBUTOR, received_at=utc_now(), idempotency=key),
-        )
+        return rebut(target, claim_id, idempotency=key)
 
-    results = all_at_once(6, write)
+    results = all_at_once(6, write_one)
     assert all(isinstance(r, Written) for r in results)
-    assert len({r.envelope.event_id for r in results if isinstance(r, Written)}) == 1
+    assert len({r.event.event_id for r in results if isinstance(r, Written)}) == 1
     assert sum(1 for r in results if isinstance(r, Written) and not r.replayed) == 1
-    assert service.reads.state(claim_id).version == 2
+    assert service.reads.state(claim_id).folded.version == 2
 
 
 def test_concurrent_registrations_of_one_claim_id_register_it_once(
@@ -150,16 +128,17 @@ def test_concurrent_registrations_of_one_claim_id_register_it_once(
 ) -> None:
     claim_id = uuid4()
 
-    def write(i: int) -> Written:
+    def write_one(i: int) -> Written:
         target = service if i % 2 else other_service
-        return target.writes.register_claim(
+        return write(
+            target,
+            EventType.CLAIM_REGISTERED,
             ClaimRegistration(text=f"Version {i}", claimant=Party(name="Someone")),
+            actor=CONTRIBUTOR,
             claim_id=claim_id,
-            occurred_at=None,
-            request=WriteRequest(actor=CONTRIBUTOR, received_at=utc_now()),
         )
 
-    results = all_at_once(6, write)
+    results = all_at_once(6, write_one)
     assert len([r for r in results if isinstance(r, Written)]) == 1
     assert all(isinstance(r, ClaimAlreadyRegistered) for r in results if not isinstance(r, Written))
 
@@ -168,17 +147,9 @@ def test_many_writers_on_one_claim_in_one_process_all_succeed(service: LedgerSer
     claim_id = register(service)
     writers, each = 16, 6
 
-    def write(_: int) -> list[Written]:
-        return [
-            service.writes.file_rebuttal(
-                claim_id,
-                FILING,
-                occurred_at=None,
-                request=WriteRequest(actor=CONTRIBUTOR, received_at=utc_now()),
-            )
-            for _ in range(each)
-        ]
+    def write_some(_: int) -> list[Written]:
+        return [rebut(service, claim_id) for _ in range(each)]
 
-    results = all_at_once(writers, write)
+    results = all_at_once(writers, write_some)
     assert not [r for r in results if isinstance(r, LedgerError)]
-    assert service.reads.state(claim_id).version == writers * each + 1
+    assert service.reads.state(claim_id).folded.version == writers * each + 1

@@ -7,45 +7,31 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from factledger.commands import Written
 from factledger.service import LedgerService
-from factledger.writes import WriteRequest, Written
-from ledger.access import Actor, Role
 from ledger.claim import Claim
+from ledger.envelope import Envelope, envelope_of
 from ledger.errors import ClaimAlreadyRegistered, ClaimNotFound, EventNotFound
-from ledger.payloads import (
-    ClaimRegistration,
-    Party,
-    Rating,
-    RebuttalFiling,
-    VerificationRecording,
-    Withdrawal,
-)
+from ledger.events import EventType
+from ledger.payloads import ClaimRegistration, Party, Rating, VerificationRecording, Withdrawal
 from ledger.times import parse_instant, utc_now
 from ledger.verdict import Verdict
-
-EDITOR = Actor(id="editor-key", name="An editor", role=Role.EDITOR)
-
-
-def request() -> WriteRequest:
-    return WriteRequest(actor=EDITOR, received_at=utc_now())
-
-
-def register(service: LedgerService, occurred_at: str = "2023-01-13T09:00:00Z") -> Written:
-    return service.writes.register_claim(
-        ClaimRegistration(text="Soledar was taken.", claimant=Party(name="Igor Konashenkov")),
-        claim_id=None,
-        occurred_at=parse_instant(occurred_at),
-        request=request(),
-    )
+from tests.writes import FILING, register, write
 
 
 def rebut(service: LedgerService, claim_id: UUID, occurred_at: str | None = None) -> Written:
-    return service.writes.file_rebuttal(
-        claim_id,
-        RebuttalFiling(party=Party(name="Hanna Malyar"), statement="Battles continued."),
-        occurred_at=parse_instant(occurred_at) if occurred_at else None,
-        request=request(),
+    return write(
+        service, EventType.REBUTTAL_FILED, FILING, claim_id=claim_id, occurred_at=occurred_at
     )
+
+
+def history(service: LedgerService, claim_id: UUID, **times: object) -> list[Envelope]:
+    _, events = service.reads.history(claim_id, **times)  # type: ignore[arg-type]
+    return [envelope_of(event) for event in events]
+
+
+def page(service: LedgerService, after: int, limit: int) -> list[Envelope]:
+    return [envelope_of(event) for event in service.store.event_log.page(after, limit)]
 
 
 def test_an_envelope_read_back_is_identical_to_the_one_returned_at_write_time(
@@ -54,9 +40,9 @@ def test_an_envelope_read_back_is_identical_to_the_one_returned_at_write_time(
     registered = register(service).envelope
     rebutted = rebut(service, registered.claim_id).envelope
     log = service.store.event_log
-    assert log.by_event_id(rebutted.event_id) == rebutted
-    assert log.page(0, 10) == [registered, rebutted]
-    assert service.reads.history(registered.claim_id).envelopes == [registered, rebutted]
+    assert envelope_of(log.by_event_id(rebutted.event_id)) == rebutted
+    assert page(service, 0, 10) == [registered, rebutted]
+    assert history(service, registered.claim_id) == [registered, rebutted]
 
 
 def test_an_envelope_keeps_the_data_as_written_without_absent_optional_fields(
@@ -83,7 +69,7 @@ def test_recorded_at_never_goes_back_as_positions_grow(service: LedgerService) -
     claim_id = register(service).envelope.claim_id
     for _ in range(20):
         rebut(service, claim_id)
-    events = service.store.event_log.page(0, 100)
+    events = page(service, 0, 100)
     recorded = [parse_instant(e.recorded_at) for e in events]
     assert recorded == sorted(recorded)
     assert len(set(recorded)) == len(recorded)
@@ -100,17 +86,20 @@ def test_an_answer_for_an_echoed_as_of_never_changes(service: LedgerService) -> 
     claim_id = register(service).envelope.claim_id
     rebut(service, claim_id)
     before = service.reads.state(claim_id)
-    service.writes.record_verification(
-        claim_id,
+    write(
+        service,
+        EventType.VERIFICATION_RECORDED,
         VerificationRecording(
-            rating=Rating.FALSE, rationale="Checked.", sources=[{"url": "https://e.org"}]
-        ),  # type: ignore[list-item]
-        occurred_at=None,
-        request=request(),
+            rating=Rating.FALSE,
+            rationale="Checked.",
+            sources=[{"url": "https://e.org"}],  # type: ignore[list-item]
+        ),
+        claim_id=claim_id,
     )
     rebut(service, claim_id, "2023-01-13T09:30:00Z")  # back-filled in world time
-    assert service.reads.state(claim_id, as_of=before.as_of) == before
-    assert service.reads.state(claim_id).verdict is Verdict.FALSE
+    again = service.reads.state(claim_id, as_of=before.window.as_of)
+    assert again.state == before.state
+    assert service.reads.state(claim_id).folded.verdict is Verdict.FALSE
 
 
 def test_as_of_later_than_the_stable_time_is_answered_as_of_the_stable_time(
@@ -118,7 +107,7 @@ def test_as_of_later_than_the_stable_time_is_answered_as_of_the_stable_time(
 ) -> None:
     written = register(service).envelope
     state = service.reads.state(written.claim_id, as_of=utc_now() + timedelta(days=1))
-    assert state.as_of == parse_instant(written.recorded_at)
+    assert state.window.as_of == parse_instant(written.recorded_at)
 
 
 def test_a_claim_not_yet_recorded_as_of_a_time_is_not_found(service: LedgerService) -> None:
@@ -143,39 +132,34 @@ def test_the_history_as_of_a_time_holds_only_what_was_recorded_by_then(
 ) -> None:
     registered = register(service).envelope
     rebutted = rebut(service, registered.claim_id).envelope
-    withdrawal = service.writes.withdraw_rebuttal(
-        registered.claim_id,
-        UUID(rebutted.data["rebuttal_id"]),
+    withdrawal = write(
+        service,
+        EventType.REBUTTAL_WITHDRAWN,
         Withdrawal(reason="Filed in error."),
-        occurred_at=None,
-        request=request(),
+        claim_id=registered.claim_id,
+        item_id=UUID(rebutted.data["rebuttal_id"]),
     ).envelope
-    history = service.reads.history(registered.claim_id, as_of=parse_instant(rebutted.recorded_at))
-    assert history.envelopes == [registered, rebutted]
-    assert service.reads.history(registered.claim_id).envelopes[-1] == withdrawal
+    as_of = parse_instant(rebutted.recorded_at)
+    assert history(service, registered.claim_id, as_of=as_of) == [registered, rebutted]
+    assert history(service, registered.claim_id)[-1] == withdrawal
 
 
 def test_the_event_feed_pages_in_position_order(service: LedgerService) -> None:
     claim_id = register(service).envelope.claim_id
     for _ in range(4):
         rebut(service, claim_id)
-    log = service.store.event_log
-    first, second = log.page(0, 3), log.page(3, 3)
+    first, second = page(service, 0, 3), page(service, 3, 3)
     assert [e.version for e in first + second] == [1, 2, 3, 4, 5]
-    assert log.page(second[-1].position, 3) == []
+    assert page(service, second[-1].position, 3) == []
 
 
 def test_a_client_chosen_claim_id_is_kept_and_taken_only_once(service: LedgerService) -> None:
     claim_id = uuid4()
     registration = ClaimRegistration(text="x", claimant=Party(name="y"))
-    written = service.writes.register_claim(
-        registration, claim_id=claim_id, occurred_at=None, request=request()
-    )
+    written = write(service, EventType.CLAIM_REGISTERED, registration, claim_id=claim_id)
     assert written.envelope.claim_id == claim_id
     with pytest.raises(ClaimAlreadyRegistered):
-        service.writes.register_claim(
-            registration, claim_id=claim_id, occurred_at=None, request=request()
-        )
+        write(service, EventType.CLAIM_REGISTERED, registration, claim_id=claim_id)
 
 
 def test_the_librarys_notification_log_reads_the_ledger_in_position_order(
@@ -185,7 +169,7 @@ def test_the_librarys_notification_log_reads_the_ledger_in_position_order(
     rebut(service, claim_id)
     recorder = service.store.recorder
     notifications = recorder.select_notifications(start=None, limit=10)
-    envelopes = service.store.event_log.page(0, 10)
+    envelopes = page(service, 0, 10)
     assert [n.id for n in notifications] == [e.position for e in envelopes]
     assert recorder.max_notification_id() == envelopes[-1].position
     after_first = recorder.select_notifications(
@@ -210,7 +194,8 @@ def test_an_upcaster_reads_an_old_payload_into_the_new_shape_while_the_envelope_
         Claim.RebuttalFiled, "upcast_v1_v2", staticmethod(upcast_v1_v2), raising=False
     )
 
-    [rebuttal] = service.reads.state(claim_id).rebuttals
-    assert rebuttal.statement == "[v1] Battles continued."
-    assert service.store.event_log.by_event_id(written.event_id) == written
-    assert service.reads.history(claim_id).envelopes[-1].data["statement"] == "Battles continued."
+    service.histories.forget([claim_id])  # as a process that had not read it yet
+    [rebuttal] = service.reads.state(claim_id).folded.rebuttals.values()
+    assert rebuttal.data["statement"] == "[v1] Battles continued."
+    assert envelope_of(service.store.event_log.by_event_id(written.event_id)) == written
+    assert history(service, claim_id)[-1].data["statement"] == "Battles continued."

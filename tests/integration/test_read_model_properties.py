@@ -10,6 +10,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
@@ -21,12 +22,14 @@ from psycopg import sql
 
 from factledger.service import LedgerService
 from factledger.settings import Settings
+from ledger.claim import ClaimEvent
 from ledger.payloads import Stance
-from ledger.times import to_micros
-from ledger.verdict import RecordedEvent, Verdict
+from ledger.times import from_micros, to_micros
+from ledger.verdict import Verdict
 from projections.projector import Projector
 from projections.rebuild import rebuild
 from storage.database import Backend, Database
+from tests.builders import Known
 from tests.stories import Dump, append, claim_events, dump, interleave
 from tests.unit.test_verdict_properties import reference, steps
 
@@ -65,7 +68,26 @@ def fresh_services(database_url: str, tmp_path: Path) -> Fresh:
 # --- the naive reference ------------------------------------------------------------
 
 
-def expected_claim_rows(history: list[RecordedEvent]) -> dict[str, object]:
+@dataclass(frozen=True)
+class Stored(Known):
+    """An event read back from the store as the reference sees it: validated."""
+
+    position: int
+
+
+def stored_histories(service: LedgerService) -> dict[UUID, list[Stored]]:
+    histories: dict[UUID, list[Stored]] = {}
+    mapper = service.store.mapper
+    for row in service.store.event_queries.rows_after(0, 100_000):
+        event = mapper.to_domain_event(row.stored_event())
+        assert isinstance(event, ClaimEvent)
+        histories.setdefault(row.claim_id, []).append(
+            Stored(event, from_micros(row.recorded_at_us), row.position)
+        )
+    return histories
+
+
+def expected_claim_rows(history: list[Stored]) -> dict[str, object]:
     """A claim's row from SPEC §3, computed from the set of its events."""
     claim = reference(history)
     assert claim is not None
@@ -95,7 +117,7 @@ def expected_claim_rows(history: list[RecordedEvent]) -> dict[str, object]:
 Change = tuple[Verdict | None, Verdict, int, int]
 
 
-def expected_changes(history: list[RecordedEvent]) -> list[Change]:
+def expected_changes(history: list[Stored]) -> list[Change]:
     """(from, to, position, occurred_at) of each change between consecutive states."""
     fold_order = sorted(history, key=lambda e: (e.occurred_at, e.version))
     changes: list[Change] = []
@@ -111,13 +133,7 @@ def expected_changes(history: list[RecordedEvent]) -> list[Change]:
 
 
 def check_against_reference(service: LedgerService, made: Dump) -> None:
-    log = service.store.event_log
-    rows = log.page(0, 10_000)
-    histories: dict[UUID, list[RecordedEvent]] = {}
-    for envelope in rows:
-        row = log.queries.row_by_position(envelope.position)
-        assert row is not None
-        histories.setdefault(row.claim_id, []).append(log.recorded(row))
+    histories = stored_histories(service)
     claims, changes = made
     assert [c.claim_id for c in claims] == sorted(
         histories, key=lambda claim_id: -min(e.position for e in histories[claim_id])

@@ -17,25 +17,25 @@ SOLEDAR = seed_claim_id("soledar-liberation-completed")
 def test_seeding_leaves_the_soledar_claim_disputed_by_the_deputy_minister(
     service: LedgerService,
 ) -> None:
-    seed_ledger(service.writes, load_seeds())
-    state = service.reads.state(SOLEDAR)
+    seed_ledger(service.writer, load_seeds())
+    state = service.reads.state(SOLEDAR).state
     assert state.verdict is Verdict.DISPUTED
     assert state.claimant.name == "Igor Konashenkov"
     _, timeline = service.reads.timeline(SOLEDAR)
     assert timeline[-1].reason == "The night in Soledar was hot, battles continued."
-    assert timeline[-1].occurred_at >= timeline[0].occurred_at
+    assert timeline[-1].event.occurred_at_us >= timeline[0].event.occurred_at_us
 
 
 def test_the_soledar_claim_did_not_exist_at_new_year_2023(service: LedgerService) -> None:
-    seed_ledger(service.writes, load_seeds())
+    seed_ledger(service.writer, load_seeds())
     with pytest.raises(ClaimNotFound):
         service.reads.state(SOLEDAR, valid_at=parse_instant("2023-01-01T00:00:00Z"))
 
 
 def test_seeding_twice_appends_nothing(service: LedgerService) -> None:
-    first = seed_ledger(service.writes, load_seeds())
+    first = seed_ledger(service.writer, load_seeds())
     position = service.store.event_log.head_position()
-    second = seed_ledger(service.writes, load_seeds())
+    second = seed_ledger(service.writer, load_seeds())
     assert first.appended > 0
     assert first.already_there == 0
     assert (second.appended, second.already_there) == (0, first.appended)
@@ -43,8 +43,9 @@ def test_seeding_twice_appends_nothing(service: LedgerService) -> None:
 
 
 def test_seeded_events_carry_the_seeds_actor(service: LedgerService) -> None:
-    seed_ledger(service.writes, load_seeds())
+    seed_ledger(service.writer, load_seeds())
     events = service.store.event_log.page(0, 1000)
+    assert events
     assert {tuple(sorted(e.actor.items())) for e in events} == {
         tuple(sorted(SEEDS_ACTOR.model_dump(mode="json").items()))
     }

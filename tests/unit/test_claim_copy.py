@@ -1,9 +1,10 @@
-"""A claim copied from the library's cache must be independent of the cached one."""
+"""A claim copied from a history must be independent of the history's own."""
 
 from __future__ import annotations
 
 import copy
 
+from ledger.events import EventType
 from ledger.payloads import Withdrawal
 from tests.builders import EDITOR, ClaimBuilder, at
 
@@ -14,8 +15,12 @@ def test_a_copied_claim_changes_without_changing_the_original() -> None:
     original = built.claim
     clone = copy.deepcopy(original)
 
-    clone.withdraw_rebuttal(
-        rebuttal, Withdrawal(reason="Filed in error."), occurred_at=at(20), actor=EDITOR
+    clone.execute(
+        EventType.REBUTTAL_WITHDRAWN,
+        Withdrawal(reason="Filed in error."),
+        occurred_at=at(20),
+        actor=EDITOR,
+        item_id=rebuttal,
     )
 
     assert clone.version == original.version + 1

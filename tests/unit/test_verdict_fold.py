@@ -126,7 +126,7 @@ def test_as_of_hides_events_recorded_later() -> None:
 
 def test_as_of_before_the_registration_was_recorded_means_the_claim_did_not_exist() -> None:
     built = ClaimBuilder()
-    before = built.recorded[0].recorded_at - timedelta(microseconds=1)
+    before = built.known[0].recorded_at - timedelta(microseconds=1)
     with pytest.raises(ClaimNotFound):
         fold(built.claim_id, built.recorded, as_of=before, valid_at=None)
 

@@ -27,8 +27,8 @@ from ledger.payloads import (
     VerificationRecordedData,
     VerificationRetractedData,
 )
-from ledger.verdict import RecordedEvent, Verdict, fold
-from tests.builders import ClaimBuilder, at
+from ledger.verdict import Verdict, fold
+from tests.builders import ClaimBuilder, Known, at
 
 # --- random claims ------------------------------------------------------------
 
@@ -113,9 +113,7 @@ class Expected:
     evidence: dict[Stance, set[UUID]]
 
 
-def qualifying(
-    events: list[RecordedEvent], as_of: datetime, valid_at: datetime | None
-) -> list[RecordedEvent]:
+def qualifying(events: list[Known], as_of: datetime, valid_at: datetime | None) -> list[Known]:
     return [
         e
         for e in events
@@ -123,14 +121,14 @@ def qualifying(
     ]
 
 
-def reference(events: list[RecordedEvent]) -> Expected | None:
+def reference(events: list[Known]) -> Expected | None:
     """What SPEC §3 says, computed from the set of events without folding."""
     data = [(e, e.event.data) for e in events]
     registrations = [d for _, d in data if isinstance(d, ClaimRegisteredData)]
     if not registrations:
         return None
 
-    def order(e: RecordedEvent) -> tuple[datetime, int]:
+    def order(e: Known) -> tuple[datetime, int]:
         return (e.occurred_at, e.version)
 
     retracted = {d.verification_id for _, d in data if isinstance(d, VerificationRetractedData)}
@@ -176,7 +174,7 @@ def reference(events: list[RecordedEvent]) -> Expected | None:
 
 
 def query_times(built: ClaimBuilder) -> list[tuple[datetime, datetime | None]]:
-    recorded = [e.recorded_at for e in built.recorded]
+    recorded = [e.recorded_at for e in built.known]
     as_ofs = [*recorded, recorded[0] - timedelta(microseconds=1)]
     valid_ats: list[datetime | None] = [None, at(-1), *(at(m) for m in range(0, 26, 3))]
     return [(a, v) for a in as_ofs for v in valid_ats]
@@ -196,7 +194,7 @@ def test_the_state_at_any_pair_of_times_is_what_the_reference_computes(
 ) -> None:
     built = build(claim_steps)
     for as_of, valid_at in query_times(built):
-        expected = reference(qualifying(built.recorded, as_of, valid_at))
+        expected = reference(qualifying(built.known, as_of, valid_at))
         if expected is None:
             try:
                 fold(built.claim_id, built.recorded, as_of=as_of, valid_at=valid_at)
@@ -239,7 +237,7 @@ def test_the_timeline_lists_exactly_the_changes_between_consecutive_states(
     built = build(claim_steps)
     as_of = built.last_recorded_at
     timeline = fold(built.claim_id, built.recorded, as_of=as_of, valid_at=None).timeline
-    fold_order = sorted(built.recorded, key=lambda e: (e.occurred_at, e.version))
+    fold_order = sorted(built.known, key=lambda e: (e.occurred_at, e.version))
 
     changes: list[tuple[Verdict | None, Verdict, int]] = []
     previous: Verdict | None = None

@@ -1,0 +1,437 @@
+"""The one way in for writes: one writer per process, committing in batches.
+
+Every append (the API's, the seeds', the command line's) is a `Command`
+handed to `Writer.submit`. The writer's thread takes every command pending
+when it is free, applies them in arrival order to the claims' in-memory
+state, and appends all their events in one transaction (`storage`'s batch
+append: one lock, one round trip on PostgreSQL). Each caller's future is
+answered only once its own event is committed, with what was written.
+
+The checks run in the order of SPEC §4 (after the request's own shape, which
+the caller validated): the Idempotency-Key replay, the claim or item that
+must exist (404), `If-Match` (412), then the aggregate's rules (422, 409).
+Commands to one claim in a batch see each other's events, exactly as if they
+had come one at a time.
+
+A batch that a constraint refuses (another process took a claim's version
+or used an Idempotency-Key first) is run again one command at a time against
+fresh state, so only the commands behind the refusal see it: a lost version
+race is retried within a bounded time, a used key is answered as a replay.
+A commit whose outcome is unknown is resolved by looking its events up.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Final
+from uuid import UUID, uuid4
+
+import orjson
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from factledger.commands import Command, Written
+from factledger.histories import Histories
+from ledger.access import Role
+from ledger.claim import Claim, ClaimEvent, resolve_occurred_at
+from ledger.errors import (
+    AccessDenied,
+    ClaimAlreadyRegistered,
+    ClaimNotFound,
+    IdempotencyKeyReused,
+    LedgerError,
+    OutcomeUnknown,
+    PreconditionFailed,
+    Unavailable,
+)
+from ledger.history import ClaimHistory
+from ledger.recorded import RecordedEvent
+from ledger.times import to_micros
+from storage.errors import AppendRefused, CommitInterrupted, NotAppended, Refusal
+from storage.mapper import decode, decode_row, stored_state
+from storage.queries import EventAppender, EventQueries
+from storage.rows import Appended, IdempotencyRow, IdempotencyScope, NewEvent
+
+__all__ = ["WRITE_DEADLINE_SECONDS", "Writer"]
+
+log = logging.getLogger(__name__)
+
+WRITE_DEADLINE_SECONDS: Final = 5.0
+"""How long a write keeps retrying after losing races for a claim's next version."""
+MAX_BATCH: Final = 500
+"""Commands per transaction at most."""
+_KEYS_KEPT: Final = 10_000
+"""Keyed writes this process remembers, to answer their retries without a query."""
+
+
+@dataclass
+class _Pending:
+    command: Command
+    future: Future[Written]
+    deadline: float
+
+    def answer(self, written: Written) -> None:
+        if not self.future.done():
+            self.future.set_result(written)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+@dataclass
+class _Applied:
+    """A command applied to its claim's state: the event it made, to be stored."""
+
+    pending: _Pending
+    event: ClaimEvent
+    new: NewEvent
+    state: dict[str, object]
+    key: IdempotencyRow | None
+
+
+@dataclass
+class _Batch:
+    applied: list[_Applied] = field(default_factory=list)
+    claims: dict[UUID, Claim | None] = field(default_factory=dict)
+    """The working state of each claim the batch touches (None: not registered)."""
+
+
+class Writer:
+    def __init__(
+        self,
+        appender: EventAppender,
+        queries: EventQueries,
+        histories: Histories,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.appender = appender
+        self.queries = queries
+        self.histories = histories
+        self.on_commit = on_commit
+        self._queue: deque[_Pending] = deque()
+        self._wake = threading.Condition()
+        self._accepting = True
+        self._keys: OrderedDict[IdempotencyScope, tuple[str, RecordedEvent]] = OrderedDict()
+        self._thread = threading.Thread(target=self._run, name="ledger writer", daemon=True)
+        self._thread.start()
+        self.batches = 0
+        self.events = 0
+
+    # --- the callers' side ------------------------------------------------------
+
+    def submit(self, command: Command) -> Future[Written]:
+        """Queues a command; its future is answered once it is committed (or fails)."""
+        future: Future[Written] = Future()
+        pending = _Pending(command, future, time.monotonic() + WRITE_DEADLINE_SECONDS)
+        with self._wake:
+            if not self._accepting:
+                raise Unavailable("The ledger is shutting down; nothing was appended.")
+            self._queue.append(pending)
+            self._wake.notify()
+        return future
+
+    def write(self, command: Command) -> Written:
+        """Submits a command and waits for its answer."""
+        return self.submit(command).result()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Takes no more commands, commits those it holds, answers every caller."""
+        with self._wake:
+            self._accepting = False
+            self._wake.notify()
+        self._thread.join(timeout)
+
+    # --- the writer's thread ------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and self._accepting:
+                    self._wake.wait()
+                if not self._queue:
+                    return
+                taken = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+            try:
+                self._write(taken)
+            except Exception as error:
+                log.exception("writer: a batch failed")
+                for pending in taken:
+                    pending.fail(error)
+
+    def _write(self, taken: list[_Pending]) -> None:
+        batch, later = self._apply(taken)
+        if later:
+            with self._wake:
+                self._queue.extendleft(reversed(later))
+        if not batch.applied:
+            return
+        try:
+            appended = self._append(batch)
+        except AppendRefused as refused:
+            log.info("writer: batch of %d refused (%s); one by one", len(batch.applied), refused)
+            self._one_by_one([applied.pending for applied in batch.applied])
+            return
+        except NotAppended as error:
+            self._fail(
+                batch,
+                Unavailable(
+                    f"The database did not take the write ({error}); "
+                    "nothing was appended. Retry shortly."
+                ),
+            )
+            return
+        except CommitInterrupted as error:
+            self._fail(batch, OutcomeUnknown(str(error)))
+            return
+        self._committed(batch, appended)
+
+    def _one_by_one(self, pending: list[_Pending]) -> None:
+        """Runs commands alone, each against its claim's state read afresh, until
+        each is answered or its deadline passes."""
+        queue = deque(pending)
+        while queue:
+            one = queue.popleft()
+            claim_id = one.command.claim_id
+            if claim_id is not None:
+                self.histories.forget([claim_id])
+            batch, _ = self._apply([one])
+            if not batch.applied:
+                continue
+            try:
+                appended = self._append(batch)
+            except AppendRefused as refused:
+                if refused.refusal is Refusal.VERSION_TAKEN and one.command.if_match is None:
+                    if time.monotonic() > one.deadline:
+                        one.fail(
+                            Unavailable(
+                                "The claim is being written by others faster than this write "
+                                "could follow; nothing was appended. Retry shortly."
+                            )
+                        )
+                        continue
+                    time.sleep(random.uniform(0, 0.005))  # noqa: S311 (jitter)
+                # Run again: a used key is now found and replayed, a taken version
+                # met with fresh state (If-Match then answers 412).
+                queue.appendleft(one)
+                continue
+            except NotAppended as error:
+                one.fail(
+                    Unavailable(
+                        f"The database did not take the write ({error}); "
+                        "nothing was appended. Retry shortly."
+                    )
+                )
+                continue
+            except CommitInterrupted as error:
+                one.fail(OutcomeUnknown(str(error)))
+                continue
+            self._committed(batch, appended)
+
+    # --- applying commands to claims -----------------------------------------------
+
+    def _apply(self, taken: list[_Pending]) -> tuple[_Batch, list[_Pending]]:
+        """Applies the commands in order; returns the batch, and the commands that
+        must wait for the next one (a second write with a key in flight here)."""
+        batch = _Batch()
+        later: list[_Pending] = []
+        keys_in_batch: set[IdempotencyScope] = set()
+        replays = self._replays(taken)
+        for pending in taken:
+            key = pending.command.idempotency
+            if key is not None and key.scope in keys_in_batch:
+                later.append(pending)
+                continue
+            try:
+                self._check_access(pending.command)
+                occurred_at = resolve_occurred_at(
+                    pending.command.occurred_at, pending.command.received_at
+                )
+                if key is not None and key.scope in replays:
+                    pending.answer(self._replay(key, replays[key.scope]))
+                    continue
+                applied = self._apply_one(batch, pending, occurred_at)
+            except LedgerError as error:
+                pending.fail(error)
+                continue
+            batch.applied.append(applied)
+            if key is not None:
+                keys_in_batch.add(key.scope)
+        return batch, later
+
+    @staticmethod
+    def _check_access(command: Command) -> None:
+        role: Role = command.event_type.declared.role
+        if not command.actor.role.includes(role):
+            raise AccessDenied(
+                f"This needs the role {role.value}; the key's role is {command.actor.role}."
+            )
+
+    def _apply_one(self, batch: _Batch, pending: _Pending, occurred_at: datetime) -> _Applied:
+        command = pending.command
+        event_type = command.event_type
+        if event_type.registers:
+            claim_id = command.claim_id or uuid4()
+            claim = self._claim(batch, claim_id, known_new=command.claim_id is None)
+            version = claim.version if claim is not None else None
+            if command.if_match is not None and not command.if_match.allows(version):
+                raise PreconditionFailed(version)
+            if claim is not None:
+                raise ClaimAlreadyRegistered(claim_id)
+            claim = Claim.register(
+                claim_id=claim_id,
+                registration=command.payload,
+                occurred_at=occurred_at,
+                actor=command.actor,
+            )
+            batch.claims[claim_id] = claim
+            event = claim.pending_events[-1]
+            assert isinstance(event, ClaimEvent)
+        else:
+            assert command.claim_id is not None
+            claim = self._claim(batch, command.claim_id, known_new=False)
+            if claim is None:
+                raise ClaimNotFound(command.claim_id)
+            ends = event_type.declared.ends
+            if ends is not None:
+                assert command.item_id is not None
+                claim.check_item_exists(ends, command.item_id)
+            if command.if_match is not None and not command.if_match.allows(claim.version):
+                raise PreconditionFailed(claim.version)
+            event = claim.execute(
+                event_type,
+                command.payload,
+                occurred_at=occurred_at,
+                actor=command.actor,
+                item_id=command.item_id,
+            )
+        state = stored_state(event)
+        new = NewEvent(
+            stored=_stored(event, state),
+            event_id=event.event_id,
+            occurred_at_us=to_micros(event.occurred_at),
+        )
+        key = command.idempotency
+        return _Applied(
+            pending, event, new, state, replace(key, event_id=event.event_id) if key else None
+        )
+
+    def _claim(self, batch: _Batch, claim_id: UUID, *, known_new: bool) -> Claim | None:
+        """The working state of a claim in this batch; None when it is not registered."""
+        if claim_id in batch.claims:
+            return batch.claims[claim_id]
+        claim: Claim | None = None
+        if not known_new:
+            claim = self.histories.use(claim_id, _claim_of)
+            if claim is None:
+                rows = self.queries.claim_rows(claim_id, 0)
+                claim = self.histories.read(claim_id, rows, _claim_of)
+        batch.claims[claim_id] = claim
+        return claim
+
+    # --- idempotency ------------------------------------------------------------------
+
+    def _replays(self, taken: list[_Pending]) -> dict[IdempotencyScope, tuple[str, RecordedEvent]]:
+        """The keyed writes among these that were appended already: the fingerprint
+        of their body, and their event."""
+        found: dict[IdempotencyScope, tuple[str, RecordedEvent]] = {}
+        unknown = []
+        for pending in taken:
+            key = pending.command.idempotency
+            if key is None:
+                continue
+            kept = self._keys.get(key.scope)
+            if kept is None:
+                unknown.append(key.scope)
+            else:
+                found[key.scope] = kept
+        if unknown:
+            for scope, row in self.queries.idempotent_writes(unknown).items():
+                assert row.event_id is not None
+                event_row = self.queries.row_by_event_id(row.event_id)
+                assert event_row is not None, f"the keyed write {scope} lost its event"
+                found[scope] = (row.request_hash, decode_row(event_row))
+                self._remember(scope, *found[scope])
+        return found
+
+    @staticmethod
+    def _replay(key: IdempotencyRow, first: tuple[str, RecordedEvent]) -> Written:
+        request_hash, event = first
+        if request_hash != key.request_hash:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used with a different body; "
+                "use a new key for a new request."
+            )
+        return Written(event, replayed=True)
+
+    def _remember(self, scope: IdempotencyScope, request_hash: str, event: RecordedEvent) -> None:
+        self._keys[scope] = (request_hash, event)
+        self._keys.move_to_end(scope)
+        while len(self._keys) > _KEYS_KEPT:
+            self._keys.popitem(last=False)
+
+    # --- appending --------------------------------------------------------------------
+
+    def _append(self, batch: _Batch) -> list[Appended]:
+        events = [applied.new for applied in batch.applied]
+        keys = [applied.key for applied in batch.applied if applied.key is not None]
+        try:
+            return self.appender.append(events, keys)
+        except CommitInterrupted as unknown:
+            found = self.appender.find_appended([e.event_id for e in events], unknown.session)
+            if not found:
+                raise NotAppended(
+                    f"the commit was interrupted and did not happen ({unknown})"
+                ) from unknown
+            by_id = {appended.event_id: appended for appended in found}
+            # One transaction: either all of it is there, or none.
+            return [by_id[event.event_id] for event in events]
+
+    def _committed(self, batch: _Batch, appended: list[Appended]) -> None:
+        written = []
+        for applied, where in zip(batch.applied, appended, strict=True):
+            event = decode(
+                topic=applied.new.stored.topic,
+                claim_id=applied.new.claim_id,
+                version=applied.new.version,
+                position=where.position,
+                occurred_at_us=applied.new.occurred_at_us,
+                recorded_at_us=where.recorded_at_us,
+                state=applied.state,
+            )
+            event.stored_size = len(applied.new.stored.state)
+            written.append(event)
+            if applied.key is not None:
+                self._remember(applied.key.scope, applied.key.request_hash, event)
+        self.histories.written(written)
+        self.batches += 1
+        self.events += len(written)
+        self.on_commit()
+        for applied, event in zip(batch.applied, written, strict=True):
+            applied.pending.answer(Written(event))
+
+    @staticmethod
+    def _fail(batch: _Batch, error: LedgerError) -> None:
+        for applied in batch.applied:
+            applied.pending.fail(error)
+
+
+def _claim_of(history: ClaimHistory) -> Claim | None:
+    return history.claim() if history.version else None
+
+
+def _stored(event: ClaimEvent, state: dict[str, object]) -> StoredEvent:
+    return StoredEvent(
+        originator_id=event.originator_id,
+        originator_version=event.originator_version,
+        topic=get_topic(type(event)),
+        state=orjson.dumps(state),
+    )
