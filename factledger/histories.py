@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 from uuid import UUID
 
+from ledger.claim import Claim
 from ledger.history import ClaimHistory, VersionGap
 from ledger.recorded import RecordedEvent
 from storage.mapper import decode_row
@@ -130,9 +131,9 @@ class Histories:
             self._evict()
             return result
 
-    def written(self, events: Sequence[RecordedEvent]) -> None:
+    def written(self, events: Sequence[RecordedEvent], claims: Mapping[UUID, Claim]) -> None:
         """This process's own events, just committed: added to the histories that
-        hold every version before them."""
+        hold every version before them, with the aggregates they left."""
         with self._lock:
             for claim_id, claim_events in _by_claim(events):
                 entry = self._entries.get(claim_id)
@@ -144,7 +145,7 @@ class Histories:
                     self._entries[claim_id] = entry
                 if entry.history.version < first.version - 1:
                     continue  # another process's events lie between: read them first
-                entry.history.add(claim_events)
+                entry.history.add(claim_events, claims.get(claim_id))
                 # Every event of the claim up to the last one written is here now
                 # (a version is taken by exactly one event, in version order).
                 last = claim_events[-1]

@@ -411,7 +411,9 @@ class Writer:
             written.append(event)
             if applied.key is not None:
                 self._remember(applied.key.scope, applied.key.request_hash, event)
-        self.histories.written(written)
+        self.histories.written(
+            written, {claim_id: claim for claim_id, claim in batch.claims.items() if claim}
+        )
         self.batches += 1
         self.events += len(written)
         self.on_commit()

@@ -22,11 +22,14 @@ class Role(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        return _RANKS[self]
 
     def includes(self, other: Role) -> bool:
         """True when this role has at least the rights of `other`."""
-        return self.rank >= other.rank
+        return _RANKS[self] >= _RANKS[other]
+
+
+_RANKS: Final = {role: rank for rank, role in enumerate(Role)}
 
 
 class Actor(FrozenModel):

@@ -47,15 +47,11 @@ class ItemKind(StrEnum):
     REBUTTAL = "rebuttal"
     VERIFICATION = "verification"
 
-    @property
-    def id_field(self) -> str:
+    def __init__(self, value: str) -> None:
+        self.id_field = f"{value}_id"
         """The name of the item's id, in the data of its events and in paths."""
-        return f"{self.value}_id"
-
-    @property
-    def ending(self) -> str:
+        self.ending = "retracted" if value == "verification" else "withdrawn"
         """What ending one is called."""
-        return "retracted" if self is ItemKind.VERIFICATION else "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -161,15 +157,11 @@ class EventType(Enum):
         ends=ItemKind.VERIFICATION,
     )
 
-    @property
-    def declared(self) -> Declaration:
-        declaration: Declaration = self.value
-        return declaration
-
-    @property
-    def registers(self) -> bool:
+    def __init__(self, declared: Declaration) -> None:
+        # Plain attributes: an enum's `value` is a descriptor, slow on hot paths.
+        self.declared = declared
+        self.registers = declared.payload is ClaimRegistration
         """True for the event that creates a claim."""
-        return self is EventType.CLAIM_REGISTERED
 
     @classmethod
     def named(cls, name: str) -> EventType:

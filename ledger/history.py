@@ -90,10 +90,11 @@ class ClaimHistory:
             + _BYTES_PER_SNAPSHOT_ENTRY * self._snapshot_entries
         )
 
-    def add(self, events: Iterable[RecordedEvent]) -> None:
+    def add(self, events: Iterable[RecordedEvent], claim: Claim | None = None) -> None:
         """Adds the events that follow the history's last version (in version
         order); ones it already has are skipped. Raises VersionGap (adding
-        none from the gap on) when a version is missing."""
+        none from the gap on) when a version is missing. `claim`, when given,
+        is the aggregate those events left (the writer's): kept as is."""
         for event in events:
             if event.version <= len(self.events):
                 continue
@@ -101,9 +102,12 @@ class ClaimHistory:
                 raise VersionGap(
                     f"claim {self.claim_id}: version {event.version} after {len(self.events)}"
                 )
-            self._add(event)
+            self._add(event, follow_claim=claim is None)
+        if claim is not None and claim.version == len(self.events):
+            claim.collect_events()  # saved: the aggregate holds none pending
+            self._claim = claim
 
-    def _add(self, event: RecordedEvent) -> None:
+    def _add(self, event: RecordedEvent, *, follow_claim: bool = True) -> None:
         self.events.append(event)
         self._stored_bytes += event.stored_size
         key = event.fold_key
@@ -117,7 +121,9 @@ class ClaimHistory:
             self._max_recorded[i] = event.recorded_at_us
         if place < len(self._snapshots) * SNAPSHOT_EVERY:
             self._drop_snapshots(place // SNAPSHOT_EVERY)
-        if self._claim is not None:
+        if not follow_claim:
+            self._claim = None
+        elif self._claim is not None:
             item_id = event.item_id()
             self._claim.took(
                 event.type,
