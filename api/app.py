@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
-from typing import Final
 
 from fastapi import FastAPI
 
@@ -17,13 +15,12 @@ from api.routes import claims, events, health, problems, read_models, writes
 from api.state import Ledger
 from factledger.keys import KeyCache
 from factledger.reads import ClaimReads
+from factledger.runtime import settle_heap
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from storage.postgres.listener import ListenedGeneration
 
 __all__ = ["create_app", "create_served_app"]
-
-_GC_THRESHOLDS: Final = (10_000, 20, 10)
 
 DESCRIPTION = """
 An event-sourced, bitemporal fact-checking ledger.
@@ -46,17 +43,9 @@ def create_app(
 ) -> FastAPI:
     """The API over `service`, or over a service opened from `settings` at start-up.
 
-    With `freeze_heap`, everything alive once the app has started (modules,
-    models, schemas: most of the heap) is moved out of the garbage
-    collector's sight, so that a full collection walks only what requests
-    make: 65 ms -> 3 ms per full collection with a claim of 1,000 events
-    cached (measured in-process); and the youngest generation is collected
-    every 10,000 allocations rather than 700: a request makes about twenty
-    containers, nearly all gone before the next collection, so collecting
-    that often only walked the requests in flight again and again (GC took
-    about 40 ms of every second of appends at 32 clients, now about 6 ms:
-    docs/benchmarks.md). For a serving process, not for tests that make many
-    apps.
+    With `freeze_heap`, the heap is settled once the app has started
+    (`factledger.runtime.settle_heap`): for a serving process, not for tests
+    that make many apps.
     """
 
     @asynccontextmanager
@@ -72,15 +61,18 @@ def create_app(
             if isinstance(generation, ListenedGeneration):
                 await generation.start()
                 stack.push_async_callback(generation.stop)
+            writer = opened.new_writer()
+            await writer.start()
+            stack.push_async_callback(writer.close)
             runs_projector = opened.settings.projector and not opened.settings.projector_child
             runner = opened.projector_runner() if runs_projector else None
             ledger = app.state.ledger = Ledger(
                 service=opened,
+                writer=writer,
                 reads=ClaimReads(opened.histories, opened.store.event_queries, reader),
                 keys=KeyCache(opened.keys, generation),
                 head_watch=HeadWatch(opened.store.event_log.head_position),
                 projector=runner,
-                projector_mode="child" if opened.settings.projector_child else "off",
             )
             stack.push_async_callback(ledger.head_watch.close)
             if runner is not None:
@@ -88,9 +80,7 @@ def create_app(
                 stack.callback(runner.stop)
             if freeze_heap:
                 app.openapi()
-                gc.collect()
-                gc.freeze()
-                gc.set_threshold(*_GC_THRESHOLDS)
+                settle_heap()
             yield
 
     app = FastAPI(

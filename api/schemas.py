@@ -129,9 +129,9 @@ class Readiness(BaseModel):
     read_models: dict[str, ReadModelStatus] = Field(
         description="Each read model's position and lag in events."
     )
-    projector: Literal["leading", "standing_by", "stopped", "off", "child"] = Field(
-        description="This process's projector: working, waiting to take over, not run here, "
-        "or run by a child process of `serve`."
+    projector: Literal["leading", "standing_by", "stopped", "off"] = Field(
+        description="This `serve`'s projector (in a child process, or in this process): "
+        "working, waiting to take over, stopped, or not run."
     )
     history_cache: HistoryCacheStatus = Field(
         description="This process's decoded claim histories (point-in-time reads)."

@@ -20,19 +20,15 @@ __all__ = ["Ledger"]
 @dataclass
 class Ledger:
     service: LedgerService
+    writer: Writer
+    """The writer of this event loop."""
     reads: ClaimReads
     """Reads for the event loop: they ask the database without blocking it."""
     keys: KeyCache
     head_watch: HeadWatch
     projector: ProjectorRunner | None
     """The projector working in this process, if any."""
-    projector_mode: str = "off"
-    """Without one here: "child" when `serve` runs it in a child process, else "off"."""
 
     @property
     def settings(self) -> Settings:
         return self.service.settings
-
-    @property
-    def writer(self) -> Writer:
-        return self.service.writer

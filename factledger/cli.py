@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,9 +21,11 @@ import uvicorn
 from pydantic import ValidationError
 
 from factledger.keys import KeyNotFound
+from factledger.runtime import settle_heap
 from factledger.seeding import load_seeds, seed_ledger
 from factledger.service import LedgerService
 from factledger.settings import Settings
+from factledger.supervisor import ProjectorChild, watch_parent
 from ledger.access import Role
 from ledger.errors import LedgerError
 from ledger.times import format_instant, from_micros
@@ -96,14 +101,34 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
         f"Factledger on {settings.database.display} (position {head}): http://{host}:{port}/docs",
         err=True,
     )
-    uvicorn.run(
-        "api.app:create_served_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    with ExitStack() as stack:
+        if settings.projector:
+            stack.enter_context(_projector_child())
+        uvicorn.run(
+            "api.app:create_served_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+
+
+@contextmanager
+def _projector_child() -> Iterator[None]:
+    """The projector in a child process for as long as `serve` runs; its workers
+    run none themselves and read the child's role from a file."""
+    run_dir = Path(tempfile.mkdtemp(prefix="factledger-serve-"))
+    status_file = run_dir / "projector.role"
+    os.environ["FACTLEDGER_PROJECTOR_CHILD"] = "true"
+    os.environ["FACTLEDGER_PROJECTOR_STATUS_FILE"] = str(status_file)
+    child = ProjectorChild(status_file, dict(os.environ))
+    child.start()
+    try:
+        yield
+    finally:
+        child.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @cli.command()
@@ -129,22 +154,26 @@ def seed() -> None:
 
 
 @cli.command()
-def project() -> None:
+@click.option("--parent-fd", type=int, hidden=True, help="Stop when this pipe closes.")
+def project(parent_fd: int | None) -> None:
     """Keep the read models up to date until stopped (Ctrl-C or SIGTERM).
 
     Any number may run: one works, the others take over when it stops.
     """
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    if parent_fd is not None:
+        watch_parent(parent_fd, stop.set)
     with _service() as service:
         runner = service.projector_runner()
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
         logging.getLogger("projections").setLevel(logging.INFO)
         click.echo(
             f"Projecting {service.settings.database.display} "
             f"(read models at position {service.read_models.position()}).",
             err=True,
         )
+        settle_heap()
         runner.start()
         stop.wait()
         runner.stop()

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from factledger.commands import Command, Written
 from factledger.idempotency import request_fingerprint
-from factledger.writer import Writer
+from factledger.writer import BlockingWriter
 from ledger.access import SEEDS_ACTOR
 from ledger.events import EventType
 from ledger.fields import FrozenModel
@@ -81,7 +81,7 @@ def load_seeds() -> list[SeedFile]:
 
 
 def seed_ledger(
-    writer: Writer,
+    writer: BlockingWriter,
     seeds: list[SeedFile],
     on_write: Callable[[str, Written], None] = lambda _key, _written: None,
 ) -> SeedReport:

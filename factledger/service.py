@@ -7,7 +7,7 @@ from factledger.histories import Histories
 from factledger.keys import ApiKeys
 from factledger.reads import ClaimReads
 from factledger.settings import Settings
-from factledger.writer import Writer
+from factledger.writer import BlockingWriter, Writer
 from projections.leases import lease_for
 from projections.projector import Projector
 from projections.runner import ProjectorRunner
@@ -23,12 +23,8 @@ class LedgerService:
         self.settings = settings
         self.store = LedgerStore(settings.database)
         self.histories = Histories(settings.history_cache_mib * 1024 * 1024)
-        self.writer = Writer(
-            self.store.appender,
-            self.store.event_queries,
-            self.histories,
-            on_commit=self.store.appended.set,
-        )
+        self.writer = BlockingWriter(self.new_writer())
+        """For callers that block; an event loop that writes makes its own (`new_writer`)."""
         self.reads = ClaimReads(self.histories, self.store.event_queries)
         self.keys = ApiKeys(self.store.key_queries)
         self.read_models = self.store.read_models
@@ -36,11 +32,25 @@ class LedgerService:
             self.store.event_log, self.read_models, settings.projector_batch_size
         )
 
+    def new_writer(self) -> Writer:
+        """A writer over this ledger, sharing this process's histories (start it in
+        the event loop that will use it)."""
+        return Writer(
+            self.store.appender,
+            self.store.event_queries,
+            self.histories,
+            on_commit=self.store.appended.set,
+        )
+
     def projector_runner(self) -> ProjectorRunner:
         """A projector that works while this process holds the lease."""
         database = self.settings.database
         channel = self.store.notify_channel if database.backend is Backend.POSTGRESQL else ""
-        return ProjectorRunner(self.projector, lease_for(database, self.store.appended, channel))
+        return ProjectorRunner(
+            self.projector,
+            lease_for(database, self.store.appended, channel),
+            self.settings.projector_status_file,
+        )
 
     def close(self) -> None:
         self.writer.close()

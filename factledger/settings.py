@@ -3,6 +3,8 @@ validated at start-up, then passed down. No other module reads os.environ."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +32,10 @@ class Settings(BaseSettings):
         default=False,
         description="Set by `serve` for its workers: the projector runs in a child "
         "process that `serve` supervises, not in them.",
+    )
+    projector_status_file: Path | None = Field(
+        default=None,
+        description="Set by `serve`: where its projector child writes its role for the workers.",
     )
     projector_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Events per projector transaction."

@@ -1,11 +1,15 @@
 """The one way in for writes: one writer per process, committing in batches.
 
 Every append (the API's, the seeds', the command line's) is a `Command`
-handed to `Writer.submit`. The writer's thread takes every command pending
-when it is free, applies them in arrival order to the claims' in-memory
-state, and appends all their events in one transaction (`storage`'s batch
-append: one lock, one round trip on PostgreSQL). Each caller's future is
-answered only once its own event is committed, with what was written.
+handed to `Writer.submit`. The writer lives in an event loop (a serving
+process's, or a private one for callers that block: `BlockingWriter`). It
+takes every command pending when it is free, applies them in arrival order
+to the claims' in-memory state, and appends all their events in one
+transaction (`storage`'s batch append: one lock, one round trip on
+PostgreSQL) on a thread of its own, which does nothing but that I/O: the
+loop goes on taking requests meanwhile, and the next batch gathers. Each
+caller's future is answered only once its own event is committed, with
+what was written.
 
 The checks run in the order of SPEC §4 (after the request's own shape, which
 the caller validated): the Idempotency-Key replay, the claim or item that
@@ -22,16 +26,17 @@ A commit whose outcome is unknown is resolved by looking its events up.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
 from uuid import UUID, uuid4
 
 import orjson
@@ -60,7 +65,9 @@ from storage.mapper import decode, decode_row, stored_state
 from storage.queries import EventAppender, EventQueries
 from storage.rows import Appended, IdempotencyRow, IdempotencyScope, NewEvent
 
-__all__ = ["WRITE_DEADLINE_SECONDS", "Writer"]
+__all__ = ["WRITE_DEADLINE_SECONDS", "BlockingWriter", "Writer"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +82,7 @@ _KEYS_KEPT: Final = 10_000
 @dataclass
 class _Pending:
     command: Command
-    future: Future[Written]
+    future: asyncio.Future[Written]
     deadline: float
 
     def answer(self, written: Written) -> None:
@@ -118,83 +125,84 @@ class Writer:
         self.histories = histories
         self.on_commit = on_commit
         self._queue: deque[_Pending] = deque()
-        self._wake = threading.Condition()
-        self._accepting = True
+        self._wake = asyncio.Event()
+        self._accepting = False
         self._keys: OrderedDict[IdempotencyScope, tuple[str, RecordedEvent]] = OrderedDict()
-        self._thread = threading.Thread(target=self._run, name="ledger writer", daemon=True)
-        self._thread.start()
+        self._database = ThreadPoolExecutor(1, thread_name_prefix="ledger writer")
+        self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.events = 0
 
-    # --- the callers' side ------------------------------------------------------
+    # --- the callers' side (in the writer's event loop) ------------------------------
 
-    def submit(self, command: Command) -> Future[Written]:
+    async def start(self) -> None:
+        """Starts taking commands, in the running event loop."""
+        self._accepting = True
+        self._task = asyncio.create_task(self._run(), name="ledger writer")
+
+    def submit(self, command: Command) -> asyncio.Future[Written]:
         """Queues a command; its future is answered once it is committed (or fails)."""
-        future: Future[Written] = Future()
-        pending = _Pending(command, future, time.monotonic() + WRITE_DEADLINE_SECONDS)
-        with self._wake:
-            if not self._accepting:
-                raise Unavailable("The ledger is shutting down; nothing was appended.")
-            self._queue.append(pending)
-            self._wake.notify()
+        if not self._accepting:
+            raise Unavailable("The ledger is shutting down; nothing was appended.")
+        future: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(command, future, time.monotonic() + WRITE_DEADLINE_SECONDS))
+        self._wake.set()
         return future
 
-    def write(self, command: Command) -> Written:
-        """Submits a command and waits for its answer."""
-        return self.submit(command).result()
+    async def write(self, command: Command) -> Written:
+        return await self.submit(command)
 
-    def close(self, timeout: float = 30.0) -> None:
+    async def close(self) -> None:
         """Takes no more commands, commits those it holds, answers every caller."""
-        with self._wake:
-            self._accepting = False
-            self._wake.notify()
-        self._thread.join(timeout)
+        self._accepting = False
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        self._database.shutdown(wait=True)
 
-    # --- the writer's thread ------------------------------------------------------
+    # --- the batches ------------------------------------------------------------------
 
-    def _run(self) -> None:
+    async def _run(self) -> None:
         while True:
-            with self._wake:
-                while not self._queue and self._accepting:
-                    self._wake.wait()
-                if not self._queue:
-                    return
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
                 taken = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
-            try:
-                self._write(taken)
-            except Exception as error:
-                log.exception("writer: a batch failed")
-                for pending in taken:
-                    pending.fail(error)
+                try:
+                    await self._write(taken)
+                except Exception as error:
+                    log.exception("writer: a batch failed")
+                    for pending in taken:
+                        pending.fail(error)
+            if not self._accepting:
+                return
 
-    def _write(self, taken: list[_Pending]) -> None:
-        batch, later = self._apply(taken)
+    async def _in_database(self, call: Callable[..., T], *args: object) -> T:
+        """Runs a blocking database call on the writer's own thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._database, call, *args)
+
+    async def _write(self, taken: list[_Pending]) -> None:
+        batch, later = await self._apply(taken)
         if later:
-            with self._wake:
-                self._queue.extendleft(reversed(later))
+            self._queue.extendleft(reversed(later))
         if not batch.applied:
             return
         try:
-            appended = self._append(batch)
+            appended = await self._append(batch)
         except AppendRefused as refused:
             log.info("writer: batch of %d refused (%s); one by one", len(batch.applied), refused)
-            self._one_by_one([applied.pending for applied in batch.applied])
+            await self._one_by_one([applied.pending for applied in batch.applied])
             return
         except NotAppended as error:
-            self._fail(
-                batch,
-                Unavailable(
-                    f"The database did not take the write ({error}); "
-                    "nothing was appended. Retry shortly."
-                ),
-            )
+            self._fail(batch, _not_appended(error))
             return
         except CommitInterrupted as error:
             self._fail(batch, OutcomeUnknown(str(error)))
             return
         self._committed(batch, appended)
 
-    def _one_by_one(self, pending: list[_Pending]) -> None:
+    async def _one_by_one(self, pending: list[_Pending]) -> None:
         """Runs commands alone, each against its claim's state read afresh, until
         each is answered or its deadline passes."""
         queue = deque(pending)
@@ -203,11 +211,11 @@ class Writer:
             claim_id = one.command.claim_id
             if claim_id is not None:
                 self.histories.forget([claim_id])
-            batch, _ = self._apply([one])
+            batch, _ = await self._apply([one])
             if not batch.applied:
                 continue
             try:
-                appended = self._append(batch)
+                appended = await self._append(batch)
             except AppendRefused as refused:
                 if refused.refusal is Refusal.VERSION_TAKEN and one.command.if_match is None:
                     if time.monotonic() > one.deadline:
@@ -218,18 +226,13 @@ class Writer:
                             )
                         )
                         continue
-                    time.sleep(random.uniform(0, 0.005))  # noqa: S311 (jitter)
+                    await asyncio.sleep(random.uniform(0, 0.005))  # noqa: S311 (jitter)
                 # Run again: a used key is now found and replayed, a taken version
                 # met with fresh state (If-Match then answers 412).
                 queue.appendleft(one)
                 continue
             except NotAppended as error:
-                one.fail(
-                    Unavailable(
-                        f"The database did not take the write ({error}); "
-                        "nothing was appended. Retry shortly."
-                    )
-                )
+                one.fail(_not_appended(error))
                 continue
             except CommitInterrupted as error:
                 one.fail(OutcomeUnknown(str(error)))
@@ -238,13 +241,14 @@ class Writer:
 
     # --- applying commands to claims -----------------------------------------------
 
-    def _apply(self, taken: list[_Pending]) -> tuple[_Batch, list[_Pending]]:
+    async def _apply(self, taken: list[_Pending]) -> tuple[_Batch, list[_Pending]]:
         """Applies the commands in order; returns the batch, and the commands that
         must wait for the next one (a second write with a key in flight here)."""
         batch = _Batch()
         later: list[_Pending] = []
         keys_in_batch: set[IdempotencyScope] = set()
-        replays = self._replays(taken)
+        replays = await self._replays(taken)
+        await self._load_claims(batch, taken)
         for pending in taken:
             key = pending.command.idempotency
             if key is not None and key.scope in keys_in_batch:
@@ -324,22 +328,29 @@ class Writer:
             pending, event, new, state, replace(key, event_id=event.event_id) if key else None
         )
 
-    def _claim(self, batch: _Batch, claim_id: UUID, *, known_new: bool) -> Claim | None:
+    async def _load_claims(self, batch: _Batch, taken: list[_Pending]) -> None:
+        """The working state of every claim these commands name (registrations
+        with a new id name none): from the history this process holds, else
+        read from the database."""
+        for claim_id in {p.command.claim_id for p in taken if p.command.claim_id is not None}:
+            held = self.histories.use(claim_id, _claim_of)
+            if held is None:
+                rows = await self._in_database(self.queries.claim_rows, claim_id, 0)
+                held = self.histories.read(claim_id, rows, _claim_of)
+            batch.claims[claim_id] = held.claim if held is not None else None
+
+    @staticmethod
+    def _claim(batch: _Batch, claim_id: UUID, *, known_new: bool) -> Claim | None:
         """The working state of a claim in this batch; None when it is not registered."""
-        if claim_id in batch.claims:
-            return batch.claims[claim_id]
-        claim: Claim | None = None
-        if not known_new:
-            claim = self.histories.use(claim_id, _claim_of)
-            if claim is None:
-                rows = self.queries.claim_rows(claim_id, 0)
-                claim = self.histories.read(claim_id, rows, _claim_of)
-        batch.claims[claim_id] = claim
-        return claim
+        if known_new:
+            batch.claims[claim_id] = None
+        return batch.claims[claim_id]
 
     # --- idempotency ------------------------------------------------------------------
 
-    def _replays(self, taken: list[_Pending]) -> dict[IdempotencyScope, tuple[str, RecordedEvent]]:
+    async def _replays(
+        self, taken: list[_Pending]
+    ) -> dict[IdempotencyScope, tuple[str, RecordedEvent]]:
         """The keyed writes among these that were appended already: the fingerprint
         of their body, and their event."""
         found: dict[IdempotencyScope, tuple[str, RecordedEvent]] = {}
@@ -354,9 +365,10 @@ class Writer:
             else:
                 found[key.scope] = kept
         if unknown:
-            for scope, row in self.queries.idempotent_writes(unknown).items():
+            rows = await self._in_database(self.queries.idempotent_writes, unknown)
+            for scope, row in rows.items():
                 assert row.event_id is not None
-                event_row = self.queries.row_by_event_id(row.event_id)
+                event_row = await self._in_database(self.queries.row_by_event_id, row.event_id)
                 assert event_row is not None, f"the keyed write {scope} lost its event"
                 found[scope] = (row.request_hash, decode_row(event_row))
                 self._remember(scope, *found[scope])
@@ -380,13 +392,15 @@ class Writer:
 
     # --- appending --------------------------------------------------------------------
 
-    def _append(self, batch: _Batch) -> list[Appended]:
+    async def _append(self, batch: _Batch) -> list[Appended]:
         events = [applied.new for applied in batch.applied]
         keys = [applied.key for applied in batch.applied if applied.key is not None]
         try:
-            return self.appender.append(events, keys)
+            return await self._in_database(self.appender.append, events, keys)
         except CommitInterrupted as unknown:
-            found = self.appender.find_appended([e.event_id for e in events], unknown.session)
+            found = await self._in_database(
+                self.appender.find_appended, [e.event_id for e in events], unknown.session
+            )
             if not found:
                 raise NotAppended(
                     f"the commit was interrupted and did not happen ({unknown})"
@@ -426,8 +440,13 @@ class Writer:
             applied.pending.fail(error)
 
 
-def _claim_of(history: ClaimHistory) -> Claim | None:
-    return history.claim() if history.version else None
+@dataclass(frozen=True)
+class _Held:
+    claim: Claim
+
+
+def _claim_of(history: ClaimHistory) -> _Held:
+    return _Held(history.claim())
 
 
 def _stored(event: ClaimEvent, state: dict[str, object]) -> StoredEvent:
@@ -437,3 +456,35 @@ def _stored(event: ClaimEvent, state: dict[str, object]) -> StoredEvent:
         topic=get_topic(type(event)),
         state=orjson.dumps(state),
     )
+
+
+def _not_appended(error: NotAppended) -> Unavailable:
+    return Unavailable(
+        f"The database did not take the write ({error}); nothing was appended. Retry shortly."
+    )
+
+
+class BlockingWriter:
+    """A `Writer` in an event loop of its own, for callers that block (the
+    command line, the seeds, tests): `write` waits for the answer."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="ledger writer loop", daemon=True
+        )
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(writer.start(), self._loop).result()
+
+    def submit(self, command: Command) -> Future[Written]:
+        return asyncio.run_coroutine_threadsafe(self.writer.write(command), self._loop)
+
+    def write(self, command: Command) -> Written:
+        return self.submit(command).result()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.writer.close(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

@@ -70,6 +70,9 @@ class ClaimHistory:
         self._running = Fold()
         """The fold of the events up to the last snapshot's end: the next
         snapshot continues it, and its timeline is every snapshot's."""
+        self._head: Fold | None = None
+        """The fold of every event (as of the last, unbounded in world time),
+        kept up to date while events come in at the end of fold order."""
         self._claim: Claim | None = None
         self._stored_bytes = 0
         self._snapshot_entries = 0
@@ -88,6 +91,7 @@ class ClaimHistory:
             _BYTES_PER_EVENT * len(self.events)
             + _BYTES_PER_STORED_BYTE * self._stored_bytes
             + _BYTES_PER_SNAPSHOT_ENTRY * self._snapshot_entries
+            + (_BYTES_PER_SNAPSHOT_ENTRY * _entries(self._head) if self._head else 0)
         )
 
     def add(self, events: Iterable[RecordedEvent], claim: Claim | None = None) -> None:
@@ -121,6 +125,11 @@ class ClaimHistory:
             self._max_recorded[i] = event.recorded_at_us
         if place < len(self._snapshots) * SNAPSHOT_EVERY:
             self._drop_snapshots(place // SNAPSHOT_EVERY)
+        if self._head is not None:
+            if place == len(self._order) - 1:
+                self._head.apply(event)
+            else:
+                self._head = None  # back-dated: folded again when next asked for
         if not follow_claim:
             self._claim = None
         elif self._claim is not None:
@@ -147,6 +156,17 @@ class ClaimHistory:
     def fold(self, as_of_us: int, valid_at_us: int | None) -> Fold:
         """The fold of the events recorded by `as_of_us` that occurred by
         `valid_at_us` (unbounded when None); it may lack the registration."""
+        everything = (
+            valid_at_us is None and bool(self._max_recorded) and as_of_us >= self._max_recorded[-1]
+        )
+        if everything and self._head is not None:
+            return self._head.copy()
+        folded = self._fold(as_of_us, valid_at_us)
+        if everything:
+            self._head = folded.copy()
+        return folded
+
+    def _fold(self, as_of_us: int, valid_at_us: int | None) -> Fold:
         whole = bisect_right(self._max_recorded, as_of_us)
         if valid_at_us is not None:
             whole = min(whole, bisect_right(self._keys, (valid_at_us, _LAST)))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -57,13 +58,23 @@ class Lease(Protocol):
 
 class FileLease:
     """SQLite: a `flock` on `<database>.projector.lock`. Appends by this process
-    set `appended`; appends by others are seen within `poll_seconds`."""
+    set `appended`; appends by others change the file's `data_version`, which
+    is looked at every `poll_seconds` (a read of shared memory, no I/O)."""
 
-    def __init__(self, path: Path, appended: threading.Event, poll_seconds: float = 0.25) -> None:
+    def __init__(
+        self,
+        path: Path,
+        appended: threading.Event,
+        database: Path | None = None,
+        poll_seconds: float = 0.01,
+    ) -> None:
         self.path = path
         self.appended = appended
+        self.database = database
         self.poll_seconds = poll_seconds
         self._fd: int | None = None
+        self._watch: sqlite3.Connection | None = None
+        self._version: int | None = None
 
     def try_acquire(self) -> bool:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -77,9 +88,25 @@ class FileLease:
 
     def wait_for_events(self, stop: threading.Event) -> None:
         # SQLite has no notifications between processes: a write by this
-        # process wakes the projector at once, one by another after a beat.
-        self.appended.wait(self.poll_seconds)
+        # process wakes the projector at once, one by another within a poll.
+        waited = 0.0
+        while not stop.is_set() and waited < _IDLE_RECHECK_SECONDS:
+            if self.appended.wait(self.poll_seconds) or self._changed():
+                break
+            waited += self.poll_seconds
         self.appended.clear()
+
+    def _changed(self) -> bool:
+        """True when another connection committed since the last look."""
+        if self.database is None:
+            return False
+        if self._watch is None:
+            self._watch = sqlite3.connect(self.database, check_same_thread=False)
+        row = self._watch.execute("PRAGMA data_version").fetchone()
+        version = int(row[0])
+        changed = self._version is not None and version != self._version
+        self._version = version
+        return changed
 
     def interrupt(self) -> None:
         self.appended.set()
@@ -88,6 +115,10 @@ class FileLease:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+            self._version = None
 
 
 class PostgresLease:
@@ -171,7 +202,7 @@ class PostgresLease:
 def lease_for(database: Database, appended: threading.Event, channel: str) -> Lease:
     """The projector's lease."""
     if database.backend is Backend.SQLITE:
-        return FileLease(_beside(database, "projector"), appended)
+        return FileLease(_beside(database, "projector"), appended, database.sqlite_path)
     return PostgresLease(database, "projector", channel)
 
 

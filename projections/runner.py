@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 from enum import StrEnum
+from pathlib import Path
 from typing import Final
 
 from projections.leases import Lease, LeaseLost
 from projections.projector import Projector
 
-__all__ = ["ProjectorRole", "ProjectorRunner"]
+__all__ = ["ProjectorRole", "ProjectorRunner", "read_role"]
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,11 @@ class ProjectorRole(StrEnum):
 
 
 class ProjectorRunner:
-    def __init__(self, projector: Projector, lease: Lease) -> None:
+    def __init__(self, projector: Projector, lease: Lease, status_file: Path | None = None) -> None:
         self.projector = projector
         self.lease = lease
+        self.status_file = status_file
+        """Where the role is written for other processes to read (`serve`'s workers)."""
         self.role = ProjectorRole.STOPPED
         self._announced: ProjectorRole | None = None
         self._stop = threading.Event()
@@ -85,3 +88,24 @@ class ProjectorRunner:
         if role is not self._announced:
             log.info("projector: %s", role.value.replace("_", " "))
             self._announced = role
+            if self.status_file is not None:
+                _write_role(self.status_file, role)
+
+
+def read_role(status_file: Path) -> ProjectorRole:
+    """The role a projector in another process wrote; standing by until it has
+    written one (it has not tried the lease yet)."""
+    try:
+        return ProjectorRole(status_file.read_text().strip())
+    except (OSError, ValueError):
+        return ProjectorRole.STANDING_BY
+
+
+def _write_role(status_file: Path, role: ProjectorRole) -> None:
+    # Written aside then renamed: a reader sees the old role or the new one.
+    written = status_file.with_name(status_file.name + ".new")
+    try:
+        written.write_text(role.value)
+        written.replace(status_file)
+    except OSError as error:
+        log.warning("projector: cannot write its role to %s: %s", status_file, error)

@@ -9,6 +9,7 @@ from api.deps import LedgerDep
 from api.openapi import problem_responses
 from api.schemas import Health, HistoryCacheStatus, Readiness, ReadModelStatus
 from api.state import Ledger
+from projections.runner import read_role
 from projections.store import READ_MODELS
 
 __all__ = ["router"]
@@ -31,6 +32,15 @@ async def readyz(ledger: LedgerDep) -> Readiness:
     return await run_in_threadpool(_readiness, ledger)
 
 
+def _projector_role(ledger: Ledger) -> str:
+    if ledger.projector is not None:
+        return ledger.projector.role.value
+    status_file = ledger.settings.projector_status_file
+    if ledger.settings.projector_child and status_file is not None:
+        return read_role(status_file).value
+    return "off"
+
+
 def _readiness(ledger: Ledger) -> Readiness:
     service = ledger.service
     queries = service.store.event_queries
@@ -42,7 +52,7 @@ def _readiness(ledger: Ledger) -> Readiness:
         backend=service.settings.database.backend.value,
         position=service.store.event_log.head_position(),
         read_models=dict.fromkeys(READ_MODELS, status),
-        projector=ledger.projector.role.value if ledger.projector else ledger.projector_mode,
+        projector=_projector_role(ledger),
         history_cache=HistoryCacheStatus(
             claims=cache.claims,
             events=cache.events,

@@ -5,7 +5,6 @@ media type, shape), hands a `Command` to the process's writer and answers
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -76,7 +75,7 @@ def _write(event_type: EventType) -> Callable[[Request], Awaitable[Response]]:
             if_match=if_match(request),
             idempotency=idempotency(request, actor, document),
         )
-        return created(await asyncio.wrap_future(ledger.writer.submit(command)))
+        return created(await ledger.writer.submit(command))
 
     write.__name__ = declared.operation
     return write

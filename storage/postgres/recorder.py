@@ -1,14 +1,18 @@
 """The PostgreSQL application recorder: the library's, appending a whole batch
 of events, with the ledger's own rows, in one transaction and one round trip.
 
-A batch is sent as one pipeline: the Idempotency-Key rows, the library's
-table lock (`LOCK TABLE … IN EXCLUSIVE MODE`, so positions commit in order)
-and NOTIFY, then one statement that inserts the events and their index rows,
-then the commit. The index rows take `recorded_at` from the database's clock
-(one clock for every host) after the lock, later than every `recorded_at`
-already committed and one microsecond apart within the batch, in position
-order: `recorded_at` therefore grows strictly with the position, and once an
-event is visible no earlier `recorded_at` can appear.
+A batch is one call of the schema's `ledger_append` function (created with
+the tables), which in its one transaction writes the Idempotency-Key rows,
+takes the library's table lock (`LOCK TABLE … IN EXCLUSIVE MODE`, so
+positions commit in order), NOTIFYs as the library does, and inserts the
+events and their index rows. The index rows take `recorded_at` from the
+database's clock (one clock for every host) after the lock, later than every
+`recorded_at` already committed and one microsecond apart within the batch,
+in position order: `recorded_at` therefore grows strictly with the
+position, and once an event is visible no earlier `recorded_at` can appear.
+
+(A pipeline of the same statements took twice the wall time and three times
+the client's CPU: psycopg's pipeline is Python; docs/benchmarks.md.)
 
 The Idempotency-Key rows come before the lock: a racing duplicate in another
 process waits on the key's unique index until the first commits, then is
@@ -24,7 +28,7 @@ looks the events up, after making sure the old session can no longer commit.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 from uuid import UUID
 
@@ -32,7 +36,7 @@ import psycopg
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from storage.errors import AppendRefused, CommitInterrupted, NotAppended, Refusal
 from storage.mapper import new_events
@@ -45,6 +49,7 @@ EVENTS_TABLE: Final = "ledger_events"
 _SCHEMA_LOCK_KEY: Final = 0x6661_6374_6C65_6467  # "factledg"
 # How long an unknown outcome waits for the old session to end.
 _SESSION_END_SECONDS: Final = 5.0
+_APPEND_FUNCTION: Final = "ledger_append"
 
 
 class Tables:
@@ -106,37 +111,11 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.tables = Tables(self.datastore.schema, self.events_table_name)
         self.sql_create_statements.extend(_create_statements(self.tables))
-        self._insert_keys = SQL(
-            "INSERT INTO {} (api_key_id, method, path, idempotency_key, request_hash,"
-            " event_id, created_at_us)"
-            " SELECT *, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::uuid[])"
-        ).format(self.tables.idempotency)
-        self._insert_batch = SQL(
-            "WITH inserted AS ("
-            "  INSERT INTO {events} (originator_id, originator_version, topic, state)"
-            "  SELECT * FROM unnest(%(claims)s::uuid[], %(versions)s::bigint[],"
-            "   %(topics)s::text[], %(states)s::bytea[])"
-            "  RETURNING notification_id, originator_id, originator_version"
-            "), clock AS ("
-            "  SELECT greatest("
-            "   (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,"
-            "   coalesce((SELECT recorded_at_us FROM {index} ORDER BY position DESC LIMIT 1), 0)"
-            "   + 1) AS now_us"
-            "), indexed AS ("
-            "  INSERT INTO {index} (position, event_id, claim_id, version, occurred_at_us,"
-            "   recorded_at_us)"
-            "  SELECT i.notification_id, n.event_id, i.originator_id, i.originator_version,"
-            "   n.occurred_at_us,"
-            "   clock.now_us + row_number() OVER (ORDER BY i.notification_id) - 1"
-            "  FROM inserted i"
-            "  JOIN unnest(%(claims)s::uuid[], %(versions)s::bigint[], %(event_ids)s::uuid[],"
-            "   %(occurred)s::bigint[]) AS n(claim_id, version, event_id, occurred_at_us)"
-            "   ON n.claim_id = i.originator_id AND n.version = i.originator_version"
-            "  CROSS JOIN clock"
-            "  RETURNING event_id, position, recorded_at_us"
-            ") SELECT event_id, position, recorded_at_us FROM indexed"
-        ).format(events=self.tables.events, index=self.tables.index)
+        self._append_batch = SQL(
+            "SELECT event_id, position, recorded_at_us FROM {}("
+            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::bigint[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::uuid[])"
+        ).format(Identifier(self.tables.schema_name, _APPEND_FUNCTION))
         self._find_appended = SQL(
             "SELECT event_id, position, recorded_at_us FROM {} WHERE event_id = ANY(%s)"
         ).format(self.tables.index)
@@ -148,6 +127,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             try:
                 conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self.tables.schema))
                 super().create_table()
+                conn.execute(self._append_function())
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
 
@@ -181,17 +161,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         keys: Sequence[IdempotencyRow],
     ) -> list[Appended]:
         session = conn.info.backend_pid
-        curs = conn.cursor()
         try:
-            with conn.pipeline():
-                with conn.transaction():
-                    if keys:
-                        curs.execute(self._insert_keys, self._key_params(keys))
-                    for statement in self.lock_table_statements:
-                        curs.execute(statement)
-                    curs.execute(SQL("NOTIFY {}").format(Identifier(self.channel_name)))
-                    curs.execute(self._insert_batch, self._batch_params(events))
-                rows = curs.fetchall()
+            rows = conn.execute(self._append_batch, _batch_params(events, keys)).fetchall()
         except psycopg.errors.UniqueViolation as error:
             refusal = (
                 Refusal.KEY_USED
@@ -203,12 +174,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             if conn.broken or conn.closed:
                 raise CommitInterrupted(str(error), session) from error
             if error.sqlstate is not None:
-                # The server refused a statement (a lock not granted in time, a
-                # statement cancelled, ...): the transaction was rolled back.
+                # The server refused (a lock not granted in time, a statement
+                # cancelled, ...): the call's one transaction was rolled back.
                 raise NotAppended(str(error)) from error
             raise RuntimeError(f"appending a batch: {error}") from error
-        finally:
-            curs.close()
         by_id = {row["event_id"]: row for row in rows}
         return [
             Appended(
@@ -219,28 +188,54 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             for event in events
         ]
 
-    @staticmethod
-    def _key_params(keys: Sequence[IdempotencyRow]) -> tuple[Any, ...]:
-        return (
-            time.time_ns() // 1000,
-            [key.scope.api_key_id for key in keys],
-            [key.scope.method for key in keys],
-            [key.scope.path for key in keys],
-            [key.scope.key for key in keys],
-            [key.request_hash for key in keys],
-            [key.event_id for key in keys],
+    def _append_function(self) -> Composed:
+        """`ledger_append`: one batch in one call, so in one round trip."""
+        return SQL(
+            "CREATE OR REPLACE FUNCTION {function}("
+            " claims uuid[], versions bigint[], topics text[], states bytea[],"
+            " event_ids uuid[], occurred bigint[],"
+            " key_api_keys text[], key_methods text[], key_paths text[], key_keys text[],"
+            " key_hashes text[], key_event_ids uuid[])"
+            ' RETURNS TABLE (event_id uuid, "position" bigint, recorded_at_us bigint)'
+            " LANGUAGE plpgsql SET lock_timeout = {lock_timeout} AS $function$"
+            " DECLARE now_us bigint;"
+            " BEGIN"
+            # Keys first, before the lock: a racing duplicate then waits on the
+            # key's unique index, never holding the lock while it waits.
+            "  INSERT INTO {keys} (api_key_id, method, path, idempotency_key, request_hash,"
+            "   event_id, created_at_us)"
+            "  SELECT k.*, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+            "  FROM unnest(key_api_keys, key_methods, key_paths, key_keys, key_hashes,"
+            "   key_event_ids) AS k;"
+            "  LOCK TABLE {events} IN EXCLUSIVE MODE;"
+            "  PERFORM pg_notify({channel}, '');"
+            "  now_us := greatest((extract(epoch FROM clock_timestamp()) * 1000000)::bigint,"
+            "   coalesce((SELECT i.recorded_at_us FROM {index} i ORDER BY i.position DESC"
+            "   LIMIT 1), 0) + 1);"
+            "  RETURN QUERY"
+            "  WITH inserted AS ("
+            "   INSERT INTO {events} (originator_id, originator_version, topic, state)"
+            "   SELECT * FROM unnest(claims, versions, topics, states)"
+            "   RETURNING notification_id, originator_id, originator_version"
+            "  ), indexed AS ("
+            "   INSERT INTO {index} AS x (position, event_id, claim_id, version,"
+            "    occurred_at_us, recorded_at_us)"
+            "   SELECT i.notification_id, n.event_id, i.originator_id, i.originator_version,"
+            "    n.occurred_at_us, now_us + row_number() OVER (ORDER BY i.notification_id) - 1"
+            "   FROM inserted i JOIN unnest(claims, versions, event_ids, occurred)"
+            "    AS n(claim_id, version, event_id, occurred_at_us)"
+            "    ON n.claim_id = i.originator_id AND n.version = i.originator_version"
+            "   RETURNING x.event_id, x.position, x.recorded_at_us"
+            "  ) SELECT * FROM indexed;"
+            " END $function$"
+        ).format(
+            function=Identifier(self.tables.schema_name, _APPEND_FUNCTION),
+            lock_timeout=Literal(f"{self.datastore.lock_timeout}s"),
+            keys=self.tables.idempotency,
+            events=self.tables.events,
+            channel=Literal(self.channel_name),
+            index=self.tables.index,
         )
-
-    @staticmethod
-    def _batch_params(events: Sequence[NewEvent]) -> dict[str, Any]:
-        return {
-            "claims": [event.claim_id for event in events],
-            "versions": [event.version for event in events],
-            "topics": [event.stored.topic for event in events],
-            "states": [event.stored.state for event in events],
-            "event_ids": [event.event_id for event in events],
-            "occurred": [event.occurred_at_us for event in events],
-        }
 
     def find_appended(self, event_ids: Sequence[UUID], session: int | None) -> list[Appended]:
         """The events among these that were appended. Called after an unknown
@@ -276,3 +271,32 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)
         kwargs["application_name"] = application_name
+
+
+def _batch_params(events: Sequence[NewEvent], keys: Sequence[IdempotencyRow]) -> tuple[Any, ...]:
+    """The events as array literals (psycopg adapts a list item by item, in
+    Python, which cost more than the whole insert), the keys as lists."""
+    return (
+        array_literal(str(event.claim_id) for event in events),
+        array_literal(str(event.version) for event in events),
+        array_literal(quoted(event.stored.topic) for event in events),
+        array_literal(f'"\\\\x{event.stored.state.hex()}"' for event in events),
+        array_literal(str(event.event_id) for event in events),
+        array_literal(str(event.occurred_at_us) for event in events),
+        [key.scope.api_key_id for key in keys],
+        [key.scope.method for key in keys],
+        [key.scope.path for key in keys],
+        [key.scope.key for key in keys],
+        [key.request_hash for key in keys],
+        [key.event_id for key in keys],
+    )
+
+
+def array_literal(elements: Iterable[str]) -> str:
+    """A PostgreSQL array's text form, of elements already in their own text form."""
+    return "{" + ",".join(elements) + "}"
+
+
+def quoted(text: str) -> str:
+    """A text array element, quoted (any character is then safe)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

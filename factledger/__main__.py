@@ -1,0 +1,5 @@
+"""`python -m factledger`: the command line."""
+
+from factledger.cli import main
+
+main()
