@@ -126,6 +126,7 @@ _ITEM_ENCODERS: Final = {
     "rebuttals": _item_encoder(CountingRebuttal),
     "evidence": _item_encoder(CountingEvidence),
 }
+_STANCES: Final = tuple(stance.value for stance in Stance)
 _CLAIMANT: Final = _nested(ClaimState.model_fields["claimant"].annotation)
 _APPEARANCE: Final = _nested(ClaimState.model_fields["appearance"].annotation)
 
@@ -146,7 +147,9 @@ def state_json(claim_id: UUID, folded: Fold, as_of_us: int, valid_at_us: int | N
     assert registration is not None
     assert _CLAIMANT is not None
     assert _APPEARANCE is not None
-    evidence = list(folded.evidence.values())
+    by_stance: dict[str, list[RecordedEvent]] = {stance: [] for stance in _STANCES}
+    for event in folded.evidence.values():
+        by_stance[event.data["stance"]].append(event)
     return orjson.dumps(
         {
             "claim_id": str(claim_id),
@@ -161,10 +164,7 @@ def state_json(claim_id: UUID, folded: Fold, as_of_us: int, valid_at_us: int | N
             "verifications": _items("verifications", list(folded.verifications.values())),
             "rebuttals": _items("rebuttals", list(folded.rebuttals.values())),
             "evidence": {
-                stance.value: _items(
-                    "evidence", [e for e in evidence if e.data["stance"] == stance.value]
-                )
-                for stance in Stance
+                stance: _items("evidence", events) for stance, events in by_stance.items()
             },
             "as_of": _instant(as_of_us),
             "valid_at": _instant(valid_at_us) if valid_at_us is not None else None,

@@ -66,6 +66,8 @@ class ClaimHistory:
         """The fold keys of `_order`, for bisection."""
         self._max_recorded: list[int] = []
         """`_max_recorded[i]`: the latest recorded_at among `_order[: i + 1]`."""
+        self._min_recorded: list[int] = []
+        """`_min_recorded[i]`: the earliest recorded_at among `_order[i:]`."""
         self._snapshots: list[_Snapshot] = []
         self._running = Fold()
         """The fold of the events up to the last snapshot's end: the next
@@ -123,6 +125,9 @@ class ClaimHistory:
         self._max_recorded.insert(place, event.recorded_at_us)
         for i in range(place + 1, len(self._max_recorded)):
             self._max_recorded[i] = event.recorded_at_us
+        # ... and it changes no earliest one after any place but its own.
+        after = self._min_recorded[place] if place < len(self._min_recorded) else None
+        self._min_recorded.insert(place, after if after is not None else event.recorded_at_us)
         if place < len(self._snapshots) * SNAPSHOT_EVERY:
             self._drop_snapshots(place // SNAPSHOT_EVERY)
         if self._head is not None:
@@ -183,8 +188,11 @@ class ClaimHistory:
         start = wanted * SNAPSHOT_EVERY
         for i in range(start, whole):
             folded.apply(order[i])
+        earliest = self._min_recorded
         for i in range(max(start, whole), len(order)):
             event = order[i]
+            if earliest[i] > as_of_us:
+                break  # nothing from here on was recorded by then
             if valid_at_us is not None and event.occurred_at_us > valid_at_us:
                 break  # fold order is world-time order: nothing after it occurred in time
             if event.recorded_at_us <= as_of_us:

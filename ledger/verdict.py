@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, assert_never
+from typing import Any, Final, assert_never
 from uuid import UUID
 
 from pydantic import ConfigDict, Field
@@ -68,6 +68,9 @@ class Verdict(StrEnum):
     @classmethod
     def of_rating(cls, rating: Rating | str) -> Verdict:
         return cls(rating)
+
+
+_OF_RATING: Final = {rating.value: Verdict(rating.value) for rating in Rating}
 
 
 # --- the answers' declared shapes ----------------------------------------------
@@ -209,7 +212,7 @@ class Fold:
     def _verdict(self) -> Verdict:
         if self.verifications:
             last = next(reversed(self.verifications.values()))
-            return Verdict.of_rating(last.data["rating"])
+            return _OF_RATING[last.data["rating"]]
         if self.rebuttals:
             return Verdict.DISPUTED
         return Verdict.UNVERIFIED
