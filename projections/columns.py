@@ -5,13 +5,12 @@ Structured values (the claimant, the tags, the actor) are stored as JSON text.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 from uuid import UUID
 
-from ledger.access import Actor
-from ledger.payloads import Party
+import orjson
+
 from ledger.verdict import Verdict
 from projections.records import ChangeRecord, ClaimRecord
 
@@ -62,9 +61,9 @@ def claim_values(record: ClaimRecord, uuid: Callable[[UUID], object]) -> tuple[o
         record.position,
         uuid(record.claim_id),
         record.text,
-        record.claimant.name,
-        record.claimant.model_dump_json(exclude_none=True),
-        json.dumps(list(record.tags), ensure_ascii=False),
+        record.claimant["name"],
+        orjson.dumps(record.claimant).decode(),
+        orjson.dumps(record.tags).decode(),
         record.verdict.value,
         record.verdict_since_us,
         record.version,
@@ -82,8 +81,8 @@ def claim_from_row(row: Mapping[str, Any], words: tuple[str, ...]) -> ClaimRecor
         claim_id=_uuid(row["claim_id"]),
         position=row["position"],
         text=row["text"],
-        claimant=Party.model_validate_json(row["claimant"]),
-        tags=tuple(json.loads(row["tags"])),
+        claimant=orjson.loads(row["claimant"]),
+        tags=tuple(orjson.loads(row["tags"])),
         verdict=Verdict(row["verdict"]),
         verdict_since_us=row["verdict_since_us"],
         version=row["version"],
@@ -107,8 +106,8 @@ def change_values(change: ChangeRecord, uuid: Callable[[UUID], object]) -> tuple
         change.recorded_at_us,
         uuid(change.event_id),
         change.version,
-        change.actor.id,
-        change.actor.model_dump_json(),
+        change.actor["id"],
+        orjson.dumps(change.actor).decode(),
         change.reason,
     )
 
@@ -123,7 +122,7 @@ def change_from_row(row: Mapping[str, Any]) -> ChangeRecord:
         recorded_at_us=row["recorded_at_us"],
         event_id=_uuid(row["event_id"]),
         version=row["version"],
-        actor=Actor.model_validate_json(row["actor"]),
+        actor=orjson.loads(row["actor"]),
         reason=row["reason"],
     )
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from ledger.access import Actor
-from ledger.payloads import Party, Stance
+from ledger.payloads import Stance
 from ledger.recorded import RecordedEvent
 from ledger.verdict import Fold, Verdict
 from projections.words import words
@@ -28,7 +28,8 @@ class ClaimRecord:
     position: int
     """The registration's position: claims are listed newest registration first."""
     text: str
-    claimant: Party
+    claimant: dict[str, Any]
+    """As stored: `name`, and `affiliation` where given."""
     tags: tuple[str, ...]
     verdict: Verdict
     verdict_since_us: int
@@ -56,7 +57,8 @@ class ChangeRecord:
     recorded_at_us: int
     event_id: UUID
     version: int
-    actor: Actor
+    actor: dict[str, Any]
+    """As stored: `id`, `name`, `role`."""
     reason: str | None
 
 
@@ -90,7 +92,7 @@ def project(
     """The rows of a claim from the fold of all of its events."""
     registered = folded.registration
     assert registered is not None
-    claimant = Party.model_validate(registered["claimant"])
+    claimant: dict[str, Any] = registered["claimant"]
     stances = [event.data["stance"] for event in folded.evidence.values()]
     record = ClaimRecord(
         claim_id=claim_id,
@@ -107,7 +109,7 @@ def project(
         evidence_refutes=stances.count(Stance.REFUTES.value),
         evidence_context=stances.count(Stance.CONTEXT.value),
         verifications=len(folded.verifications),
-        words=tuple(sorted(words(folded.text, claimant.name))),
+        words=tuple(sorted(words(folded.text, claimant["name"]))),
     )
     changes = tuple(
         ChangeRecord(
@@ -119,7 +121,7 @@ def project(
             recorded_at_us=change.event.recorded_at_us,
             event_id=UUID(change.event.event_id),
             version=change.event.version,
-            actor=Actor.model_validate(change.event.actor),
+            actor=change.event.actor,
             reason=change.reason,
         )
         for change in folded.timeline

@@ -186,7 +186,7 @@ def _claim_summary(record: ClaimRecord) -> dict[str, Any]:
     return {
         "claim_id": str(record.claim_id),
         "text": record.text,
-        "claimant": record.claimant.model_dump(mode="json", exclude_none=True),
+        "claimant": record.claimant,
         "tags": list(record.tags),
         "verdict": record.verdict.value,
         "verdict_since": format_instant(from_micros(record.verdict_since_us)),
@@ -213,6 +213,6 @@ def _change_entry(record: ChangeRecord) -> dict[str, Any]:
         "recorded_at": format_instant(from_micros(record.recorded_at_us)),
         "event_id": str(record.event_id),
         "version": record.version,
-        "actor": record.actor.model_dump(mode="json"),
+        "actor": record.actor,
         "reason": record.reason,
     }

@@ -7,7 +7,7 @@ from typing import Any, Final
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from storage.postgres.recorder import Tables
@@ -114,19 +114,17 @@ class PostgresEventQueries(_Reader):
         return [event_row(row) for row in rows]
 
     def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
-        # A server-side cursor in one read-only transaction: a consistent
-        # snapshot, fetched a thousand rows at a time.
+        # One query streamed row by row (libpq's single-row mode): one snapshot,
+        # constant memory, and rows parsed in C; a server-side cursor fetching
+        # pages, or COPY read row by row, parsed about half as fast.
         statement = self.statements.select_events + SQL(
             " WHERE i.position <= %s ORDER BY i.claim_id, i.version"
         )
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor(name="factledger_all_by_claim") as curs,
-        ):
-            curs.itersize = 1000
-            curs.execute(statement, (until_position,))
-            yield from (event_row(row) for row in curs)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            for position, claim_id, version, topic, state, recorded, occurred in curs.stream(
+                statement, (until_position,), binary=True
+            ):
+                yield EventRow(position, claim_id, version, topic, state, recorded, occurred)
 
     def count_after(self, position: int) -> int:
         rows = self._all(

@@ -87,11 +87,19 @@ class SQLiteEventQueries(_Reader):
         return [event_row(row) for row in self._all(_ROWS_AFTER, (after, limit))]
 
     def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
-        # One read transaction: a consistent snapshot however long the caller takes.
+        # One read transaction: a consistent snapshot however long the caller
+        # takes. Plain tuples, and each claim's id parsed once, not per row
+        # (both were a sixth of a rebuild's time).
         with self.datastore.transaction(commit=False) as c:
-            c.execute(_ALL_BY_CLAIM, (until_position,))
-            while rows := c.sqlite_cursor.fetchmany(1000):
-                yield from (event_row(row) for row in rows)
+            cursor = c.sqlite_cursor
+            cursor.row_factory = None
+            cursor.execute(_ALL_BY_CLAIM, (until_position,))
+            claim_hex, claim_id = "", UUID(int=0)
+            while rows := cursor.fetchmany(1000):
+                for position, row_claim, version, topic, state, recorded, occurred in rows:
+                    if row_claim != claim_hex:
+                        claim_hex, claim_id = row_claim, UUID(row_claim)
+                    yield EventRow(position, claim_id, version, topic, state, recorded, occurred)
 
     def count_after(self, position: int) -> int:
         rows = self._all("SELECT count(*) FROM ledger_event_index WHERE position > ?", (position,))
