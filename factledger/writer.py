@@ -52,7 +52,10 @@ from ledger.errors import (
     ClaimAlreadyRegistered,
     ClaimNotFound,
     IdempotencyKeyReused,
+    ItemAlreadyWithdrawn,
+    ItemNotFound,
     LedgerError,
+    OccurredBeforeItem,
     OutcomeUnknown,
     PreconditionFailed,
     Unavailable,
@@ -73,6 +76,9 @@ log = logging.getLogger(__name__)
 
 WRITE_DEADLINE_SECONDS: Final = 5.0
 """How long a write keeps retrying after losing races for a claim's next version."""
+RESOLVE_SECONDS: Final = 5.0
+"""How long a write whose commit was interrupted tries to find out whether it
+happened, before it answers that the outcome is unknown."""
 MAX_BATCH: Final = 500
 """Commands per transaction at most."""
 _KEYS_KEPT: Final = 10_000
@@ -110,6 +116,10 @@ class _Batch:
     applied: list[_Applied] = field(default_factory=list)
     claims: dict[UUID, Claim | None] = field(default_factory=dict)
     """The working state of each claim the batch touches (None: not registered)."""
+    fresh: set[UUID] = field(default_factory=set)
+    """The claims read from the database for this batch (known current)."""
+    behind: bool = False
+    """Given up: a claim held in memory was behind; its commands run one by one."""
 
 
 class Writer:
@@ -184,6 +194,9 @@ class Writer:
 
     async def _write(self, taken: list[_Pending]) -> None:
         batch, later = await self._apply(taken)
+        if batch.behind:
+            await self._one_by_one(later)
+            return
         if later:
             self._queue.extendleft(reversed(later))
         if not batch.applied:
@@ -212,6 +225,9 @@ class Writer:
             if claim_id is not None:
                 self.histories.forget([claim_id])
             batch, _ = await self._apply([one])
+            if batch.behind:
+                queue.appendleft(one)  # its claim was read afresh meanwhile: again
+                continue
             if not batch.applied:
                 continue
             try:
@@ -243,13 +259,20 @@ class Writer:
 
     async def _apply(self, taken: list[_Pending]) -> tuple[_Batch, list[_Pending]]:
         """Applies the commands in order; returns the batch, and the commands that
-        must wait for the next one (a second write with a key in flight here)."""
+        must wait for the next one (a second write with a key in flight here).
+
+        A claim's state in memory may be behind what other processes appended:
+        an append built on it is refused by the database, but a refusal must not
+        come from it. So a command that the rules refuse on a claim held in
+        memory is answered only once the claim is known to be current; if it
+        was not, the batch is given up and its commands run one by one, each
+        against its claim read afresh."""
         batch = _Batch()
         later: list[_Pending] = []
         keys_in_batch: set[IdempotencyScope] = set()
         replays = await self._replays(taken)
         await self._load_claims(batch, taken)
-        for pending in taken:
+        for index, pending in enumerate(taken):
             key = pending.command.idempotency
             if key is not None and key.scope in keys_in_batch:
                 later.append(pending)
@@ -264,12 +287,33 @@ class Writer:
                     continue
                 applied = self._apply_one(batch, pending, occurred_at)
             except LedgerError as error:
+                if await self._behind(batch, pending.command, error):
+                    rest = [p for p in taken[index:] if not p.future.done()]
+                    later = [*[a.pending for a in batch.applied], *rest]
+                    return _Batch(behind=True), later
                 pending.fail(error)
                 continue
             batch.applied.append(applied)
             if key is not None:
                 keys_in_batch.add(key.scope)
         return batch, later
+
+    async def _behind(self, batch: _Batch, command: Command, error: LedgerError) -> bool:
+        """Whether a refusal came from a claim held in memory that other processes
+        have appended to since (read now, once per claim and batch)."""
+        claim_id = command.claim_id
+        if (
+            claim_id is None
+            or claim_id in batch.fresh
+            or not isinstance(error, _STATE_ERRORS)
+            or batch.claims.get(claim_id) is None
+        ):
+            return False
+        batch.fresh.add(claim_id)
+        held = self.histories.synced(claim_id)
+        rows = await self._in_database(self.queries.claim_rows, claim_id, held[0] if held else 0)
+        self.histories.read(claim_id, rows, lambda _: None)
+        return bool(rows.rows)
 
     @staticmethod
     def _check_access(command: Command) -> None:
@@ -337,6 +381,7 @@ class Writer:
             if held is None:
                 rows = await self._in_database(self.queries.claim_rows, claim_id, 0)
                 held = self.histories.read(claim_id, rows, _claim_of)
+                batch.fresh.add(claim_id)
             batch.claims[claim_id] = held.claim if held is not None else None
 
     @staticmethod
@@ -398,9 +443,7 @@ class Writer:
         try:
             return await self._in_database(self.appender.append, events, keys)
         except CommitInterrupted as unknown:
-            found = await self._in_database(
-                self.appender.find_appended, [e.event_id for e in events], unknown.session
-            )
+            found = await self._resolve([e.event_id for e in events], unknown)
             if not found:
                 raise NotAppended(
                     f"the commit was interrupted and did not happen ({unknown})"
@@ -408,6 +451,26 @@ class Writer:
             by_id = {appended.event_id: appended for appended in found}
             # One transaction: either all of it is there, or none.
             return [by_id[event.event_id] for event in events]
+
+    async def _resolve(self, event_ids: list[UUID], unknown: CommitInterrupted) -> list[Appended]:
+        """Which of these events an interrupted commit appended: looked up as soon
+        as the database answers again; CommitInterrupted if it does not in time."""
+        deadline = time.monotonic() + RESOLVE_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                return await self._in_database(
+                    self.appender.find_appended, event_ids, unknown.session
+                )
+            except Exception as error:
+                if time.monotonic() + pause > deadline:
+                    raise CommitInterrupted(
+                        f"{unknown}; the events could not be looked up: {error}",
+                        unknown.session,
+                    ) from error
+                log.warning("writer: looking up an interrupted commit: %s", error)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     def _committed(self, batch: _Batch, appended: list[Appended]) -> None:
         written = []
@@ -456,6 +519,10 @@ def _stored(event: ClaimEvent, state: dict[str, object]) -> StoredEvent:
         topic=get_topic(type(event)),
         state=orjson.dumps(state),
     )
+
+
+_STATE_ERRORS: Final = (ItemNotFound, ItemAlreadyWithdrawn, OccurredBeforeItem, PreconditionFailed)
+"""Refusals that depend on a claim's state past its registration (which never changes)."""
 
 
 def _not_appended(error: NotAppended) -> Unavailable:

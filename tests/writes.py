@@ -14,7 +14,7 @@ from ledger.payloads import ClaimRegistration, Party, RebuttalFiling
 from ledger.times import parse_instant, utc_now
 from storage.rows import IdempotencyRow
 
-__all__ = ["CONTRIBUTOR", "EDITOR", "FILING", "command", "register", "write"]
+__all__ = ["CONTRIBUTOR", "EDITOR", "FILING", "REGISTRATION", "command", "register", "write"]
 
 EDITOR = Actor(id="editor-key", name="An editor", role=Role.EDITOR)
 CONTRIBUTOR = Actor(id="contributor-key", name="A contributor", role=Role.CONTRIBUTOR)

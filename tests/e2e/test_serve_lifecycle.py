@@ -1,0 +1,187 @@
+"""`factledger serve` starting and stopping under load, as operators run it: a
+SIGTERM answers every write it took, and its projector child never outlives
+it, even when it is killed outright. On both backends."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_cli import FACTLEDGER, call, create_key, free_port
+
+pytestmark = pytest.mark.slow
+
+
+class Serving:
+    """A `factledger serve` subprocess on a free port."""
+
+    def __init__(self, database_url: str, cwd: Path, *flags: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = cwd / f"serve-{self.port}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [FACTLEDGER, "serve", "--port", str(self.port), *flags],
+                env={**os.environ, "FACTLEDGER_DATABASE_URL": database_url},
+                cwd=cwd,
+                stdout=log,
+                stderr=log,
+            )
+        wait_until(self._answers, 30, "serve starts")
+
+    def _answers(self) -> bool:
+        try:
+            return call(self.base, "GET", "/healthz")[0] == 200
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
+
+
+@pytest.fixture
+def serving(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Serving]]:
+    started: list[Serving] = []
+
+    def start(*flags: str) -> Serving:
+        started.append(Serving(database_url, tmp_path, *flags))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.05)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_sigterm_answers_every_write_it_took_and_keeps_every_one_it_acknowledged(
+    serving: Callable[..., Serving], database_url: str, tmp_path: Path
+) -> None:
+    key = create_key("editor", database_url, tmp_path)
+    server = serving("--no-projector")
+    status, claim = call(
+        server.base,
+        "POST",
+        "/claims",
+        {"text": "Soledar was taken.", "claimant": {"name": "Igor Konashenkov"}},
+        key=key,
+    )
+    assert status == 201
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def write() -> None:
+        body = json.dumps({"party": {"name": "Hanna Malyar"}, "statement": "Battles."})
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        while not stop.is_set():
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            try:
+                conn.request("POST", f"/claims/{claim['claim_id']}/rebuttals", body, headers)
+                outcome = str(conn.getresponse().status)
+            except ConnectionRefusedError:
+                outcome = "refused"  # nothing was sent: the server no longer listens
+                stop.set()
+            except (OSError, http.client.HTTPException) as error:
+                outcome = f"broken: {type(error).__name__}"
+            finally:
+                conn.close()
+            with lock:
+                outcomes[outcome] += 1
+
+    writers = [threading.Thread(target=write) for _ in range(12)]
+    for thread in writers:
+        thread.start()
+    time.sleep(1.5)
+    server.process.send_signal(signal.SIGTERM)
+    # (uvicorn ends by raising the signal it caught again, once shut down.)
+    assert server.process.wait(30) in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in server.log()
+    stop.set()
+    for thread in writers:
+        thread.join(30)
+
+    # Connections still in the listening socket's backlog when it closes are
+    # reset by the kernel: the server never read those requests. Every request
+    # it did read was answered (and none was appended unanswered: below).
+    assert set(outcomes) <= {"201", "503", "refused", "broken: ConnectionResetError"}, outcomes
+    assert outcomes["201"] > 10
+    after = serving("--no-projector")
+    status, state = call(after.base, "GET", f"/claims/{claim['claim_id']}")
+    assert status == 200
+    assert state["version"] == 1 + outcomes["201"]  # each 201 kept, nothing else appended
+
+
+def test_the_projector_child_leads_and_ends_with_serve_even_when_serve_is_killed(
+    serving: Callable[..., Serving], database_url: str, tmp_path: Path
+) -> None:
+    server = serving()
+    wait_until(
+        lambda: call(server.base, "GET", "/readyz")[1]["projector"] == "leading",
+        15,
+        "the child projector leads",
+    )
+    [child] = children_of(server.process.pid)
+    assert "project" in Path(f"/proc/{child}/cmdline").read_text()
+
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(10)
+    wait_until(lambda: not alive(child), 10, "the orphaned projector ends")
+
+    log_path = tmp_path / "project.log"
+    with log_path.open("wb") as log:
+        taking_over = subprocess.Popen(
+            [FACTLEDGER, "project"],
+            env={**os.environ, "FACTLEDGER_DATABASE_URL": database_url},
+            cwd=tmp_path,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        # The lease was freed with the child: another projector leads at once.
+        wait_until(lambda: "projector: leading" in log_path.read_text(), 10, "a new leader")
+    finally:
+        taking_over.terminate()
+        taking_over.wait(10)
