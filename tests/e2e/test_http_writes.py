@@ -4,6 +4,7 @@ conditions, and the order in which checks answer."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
+from factledger.service import LedgerService
 from ledger.access import Role
 
 Headers = Callable[[Role], dict[str, str]]
@@ -173,6 +175,25 @@ def test_a_revoked_key_is_refused(
 ) -> None:
     key_id = keys[Role.EDITOR].split("_")[1]
     service.keys.revoke(key_id)
+    problem(post(client, "/claims", CLAIM, as_role(Role.EDITOR)), 401)
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_a_second(
+    client: TestClient, as_role: Headers, keys: dict[Role, str], settings: Any
+) -> None:
+    # The key is checked once, then kept by this process: a revocation made
+    # elsewhere must still reach it within a second (SPEC §5).
+    assert post(client, "/claims", CLAIM, as_role(Role.EDITOR)).status_code == 201
+    assert post(client, "/claims", CLAIM, as_role(Role.EDITOR)).status_code == 201
+    elsewhere = LedgerService(settings)
+    try:
+        elsewhere.keys.revoke(keys[Role.EDITOR].split("_")[1])
+    finally:
+        elsewhere.close()
+    revoked_at = time.monotonic()
+    while post(client, "/claims", CLAIM, as_role(Role.EDITOR)).status_code != 401:
+        assert time.monotonic() - revoked_at < 1.0, "still accepted a second after revocation"
+        time.sleep(0.02)
     problem(post(client, "/claims", CLAIM, as_role(Role.EDITOR)), 401)
 
 
