@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 import uvicorn
@@ -34,6 +34,8 @@ from projections.rebuild import rebuild as rebuild_read_models
 from storage.database import InvalidDatabaseUrl
 
 __all__ = ["main"]
+
+_SIGNAL_LOOK_SECONDS: Final = 0.2
 
 
 class CommandError(click.ClickException):
@@ -161,8 +163,11 @@ def project(parent_fd: int | None) -> None:
     Any number may run: one works, the others take over when it stops.
     """
     stop = threading.Event()
+    signals: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        # A handler takes no lock: it may interrupt this very thread inside
+        # `stop`'s own (two SIGTERMs in a row once deadlocked it there).
+        signal.signal(signum, lambda received, _: signals.append(received))
     if parent_fd is not None:
         watch_parent(parent_fd, stop.set)
     with _service() as service:
@@ -175,7 +180,8 @@ def project(parent_fd: int | None) -> None:
         )
         settle_heap()
         runner.start()
-        stop.wait()
+        while not signals and not stop.wait(_SIGNAL_LOOK_SECONDS):
+            pass
         runner.stop()
         click.echo(f"Stopped at position {service.read_models.position()}.", err=True)
 

@@ -185,3 +185,45 @@ def test_the_projector_child_leads_and_ends_with_serve_even_when_serve_is_killed
     finally:
         taking_over.terminate()
         taking_over.wait(10)
+
+
+def test_serve_stopped_by_sigterm_leaves_no_projector_behind(
+    serving: Callable[..., Serving],
+) -> None:
+    server = serving()
+    wait_until(
+        lambda: call(server.base, "GET", "/readyz")[1]["projector"] == "leading",
+        15,
+        "the child projector leads",
+    )
+    [child] = children_of(server.process.pid)
+    server.stop()
+    # The child hears it twice: from `serve` stopping it, and from the
+    # operating system when `serve` is gone.
+    wait_until(lambda: not alive(child), 10, "the projector child ends")
+
+
+def test_a_projector_told_to_stop_many_times_at_once_stops(
+    database_url: str, tmp_path: Path
+) -> None:
+    log_path = tmp_path / "project.log"
+    with log_path.open("wb") as log:
+        projecting = subprocess.Popen(
+            [FACTLEDGER, "project"],
+            env={**os.environ, "FACTLEDGER_DATABASE_URL": database_url},
+            cwd=tmp_path,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        wait_until(lambda: "projector: leading" in log_path.read_text(), 15, "it leads")
+        # A burst, so that some arrive while it handles others (a handler that
+        # took a lock there once deadlocked the process).
+        for _ in range(200):
+            projecting.send_signal(signal.SIGTERM)
+        projecting.wait(10)
+    finally:
+        if projecting.poll() is None:
+            projecting.kill()
+            projecting.wait(10)
+    assert "Stopped at position" in log_path.read_text()
