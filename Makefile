@@ -18,5 +18,8 @@ contract:  ## ../shared/contract/check.py on SQLite and PostgreSQL
 conformance:  ## schemathesis drives `factledger serve` from its OpenAPI document, both backends
 	$(PYTHON) scripts/dev.py conformance
 
-bench:  ## the benchmark of docs/benchmarks.md (quick: make bench ARGS=--quick)
-	.venv/bin/python bench/run.py $(ARGS)
+bench:  ## the benchmarks of docs/benchmarks.md, each against a bare baseline (quick: make bench ARGS=--quick)
+	.venv/bin/python bench/appends.py $(ARGS)
+	.venv/bin/python bench/reads.py $(ARGS)
+	.venv/bin/python bench/projector.py $(ARGS)
+	.venv/bin/python bench/rebuild.py $(ARGS)

@@ -1,32 +1,47 @@
-"""Fills a read-benchmark store in-process, fast, through the ledger's own
-store (`LedgerService(...).store`, the `eventsourcing` application with the
-ledger's recorders, which write the event index and `recorded_at` exactly as
-a served write does) and the `Claim` aggregate's own commands.
+"""Fills a benchmark store in-process, fast, through the product's own write
+path: `Command`s handed to `LedgerService(...).writer` (the batching writer
+every served write goes through), thousands at a time, so that the writer
+commits them in batches of hundreds. The event index, `recorded_at` and the
+stored bytes are exactly those of served writes; only HTTP is skipped.
 
-It skips only what an HTTP write adds around that (parsing, access checks,
-reloading the claim, one transaction per event): many claims' events are
-saved in one transaction. The claim under test gets one event per
-transaction, interleaved with the other claims' events, so that its 1,000
-rows are spread over the whole table rather than stored side by side.
+What is in a store:
 
-The claim under test has a mix of events (evidence attached and withdrawn,
-rebuttals filed and withdrawn, verifications recorded and retracted), so
-that its state and timeline are not trivial; its world times are one
-minute apart, back-dated to 2023, while its system times are the fill's.
+- one claim under test, of `claim_events` events in a repeating mix of ten:
+  evidence attached (three stances) and withdrawn, rebuttals filed and
+  withdrawn, verifications recorded and retracted. Its world times are one
+  minute apart from 13 January 2023 (back-dated: the fill records them now),
+  and one rebuttal in ten is back-dated 45 minutes further, before events
+  recorded earlier, so that folds have to place it;
+- filler claims of about ten events each (a registration, then the same mix),
+  as many as make `total_events` in all.
+
+The fill runs in waves: each wave holds the next event of the claim under
+test and its share of the filler claims' events (one per claim at most), so
+that the claim's rows are spread evenly over the whole table, interleaved
+with other claims'. A wave is submitted before the one before it has
+committed; before building wave w the fill waits only for wave w-2, and
+every event needs nothing newer than that (a withdrawal ends an item begun
+at least two events earlier; a filler's first event after its registration
+waits a wave, since the ledger makes the claim's id).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import cycle
 from uuid import UUID, uuid4
 
+from factledger.commands import Command, Written
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from ledger.access import Actor, Role
-from ledger.claim import Claim
+from ledger.events import EventType, ItemKind
+from ledger.fields import FrozenModel
 from ledger.payloads import (
     CitedSource,
     ClaimRegistration,
@@ -39,123 +54,226 @@ from ledger.payloads import (
     VerificationRecording,
     Withdrawal,
 )
-from ledger.times import format_instant, from_micros
+from ledger.times import format_instant, utc_now
+
+__all__ = ["Filled", "fill"]
 
 ACTOR = Actor(id="bench-fill", name="bench fill", role=Role.EDITOR)
 WORLD_START = datetime(2023, 1, 13, 9, 0, tzinfo=UTC)
-RATINGS = list(Rating)
-FILLER_EVENTS_PER_CLAIM = 11  # a registration and ten more
+FILLER_EVENTS = 10
+"""Events of a filler claim: its registration and nine more."""
+BACK_DATED_MINUTES = 45
+HISTORY_CACHE_MIB = 64
+"""The fill's own process keeps the claims it writes decoded, like a server."""
+
+_VARIANTS = 8
+"""Payloads are made once, a few of each kind, and reused (they are immutable)."""
 
 
-@dataclass
-class _Items:
-    """A claim's open items, so that withdrawals and retractions name real ones."""
-
-    evidence: list[UUID] = field(default_factory=list)
-    rebuttals: list[UUID] = field(default_factory=list)
-    verifications: list[UUID] = field(default_factory=list)
-
-
-def _register(claim_id: UUID, when: datetime, text: str) -> Claim:
-    return Claim.register(
-        claim_id=claim_id,
-        registration=ClaimRegistration(
-            text=text,
-            claimant=Party(name="Bench Claimant", affiliation="Benchmark Ministry"),
-            tags=["bench", "fill"],
-        ),
-        occurred_at=when,
-        actor=ACTOR,
+def _evidence(i: int) -> EvidenceAttachment:
+    url = f"https://example.org/bench/evidence/{i}"
+    return EvidenceAttachment(
+        source=Source(url=url, title="A source", outlet="Bench Outlet"),
+        excerpt="An excerpt of the source that bears on the claim.",
+        stance=(Stance.REFUTES, Stance.SUPPORTS, Stance.CONTEXT)[i % 3],
     )
 
 
-def _next_event(claim: Claim, items: _Items, n: int, when: datetime) -> None:
-    """The claim's n-th event after its registration, in a repeating mix of ten."""
-    step = n % 10
-    url = f"https://example.org/bench/{claim.id}/{n}"
-    if step in (0, 2, 6) or (step == 8 and not items.evidence):
-        stance = (Stance.REFUTES, Stance.SUPPORTS, Stance.CONTEXT)[(step // 3) % 3]
-        items.evidence.append(
-            claim.attach_evidence(
-                EvidenceAttachment(
-                    source=Source(url=url, title="A source", outlet="Bench Outlet"),
-                    excerpt="An excerpt of the source that bears on the claim.",
-                    stance=stance,
-                ),
-                occurred_at=when,
-                actor=ACTOR,
-            )
-        )
-    elif step in (1, 3, 7) or (step == 5 and not items.rebuttals):
-        items.rebuttals.append(
-            claim.file_rebuttal(
-                RebuttalFiling(
-                    party=Party(name=f"Bench Party {n}"),
-                    statement="The night was hot, battles continued; the claim is premature.",
-                ),
-                occurred_at=when,
-                actor=ACTOR,
-            )
-        )
-    elif step == 4 or (step == 9 and not items.verifications):
-        items.verifications.append(
-            claim.record_verification(
-                VerificationRecording(
-                    rating=RATINGS[(n // 10) % len(RATINGS)],
-                    rationale="Checked against the sources attached to the claim.",
-                    sources=[CitedSource(url=url, title="A cited source")],
-                ),
-                occurred_at=when,
-                actor=ACTOR,
-            )
-        )
-    elif step == 5:
-        claim.withdraw_rebuttal(
-            items.rebuttals.pop(0),
-            Withdrawal(reason="Filed in error."),
-            occurred_at=when,
-            actor=ACTOR,
-        )
-    elif step == 8:
-        claim.withdraw_evidence(
-            items.evidence.pop(0),
-            Withdrawal(reason="The source was withdrawn."),
-            occurred_at=when,
-            actor=ACTOR,
-        )
-    else:
-        claim.retract_verification(
-            items.verifications.pop(),
-            Withdrawal(reason="Superseded by later reporting."),
-            occurred_at=when,
-            actor=ACTOR,
-        )
+def _rebuttal(i: int) -> RebuttalFiling:
+    return RebuttalFiling(
+        party=Party(name=f"Bench Party {i}"),
+        statement="The night was hot, battles continued; the claim is premature.",
+    )
 
 
-def _filler_claims() -> Iterator[Claim]:
-    """An endless stream of other claims' events: yields the claim after each new event."""
-    n_claim = 0
-    while True:
-        n_claim += 1
-        when = WORLD_START + timedelta(days=n_claim % 700)
-        claim = _register(uuid4(), when, f"Bench filler claim number {n_claim}.")
-        yield claim
-        items = _Items()
-        for n in range(1, FILLER_EVENTS_PER_CLAIM):
-            _next_event(claim, items, n, when + timedelta(minutes=n))
-            yield claim
+def _verification(i: int) -> VerificationRecording:
+    url = f"https://example.org/bench/verification/{i}"
+    return VerificationRecording(
+        rating=list(Rating)[i % len(Rating)],
+        rationale="Checked against the sources attached to the claim.",
+        sources=[CitedSource(url=url, title="A cited source")],
+    )
+
+
+@dataclass(frozen=True)
+class _Payloads:
+    evidence: list[EvidenceAttachment] = field(
+        default_factory=lambda: [_evidence(i) for i in range(_VARIANTS)]
+    )
+    rebuttals: list[RebuttalFiling] = field(
+        default_factory=lambda: [_rebuttal(i) for i in range(_VARIANTS)]
+    )
+    verifications: list[VerificationRecording] = field(
+        default_factory=lambda: [_verification(i) for i in range(_VARIANTS)]
+    )
+    withdrawal: Withdrawal = field(
+        default_factory=lambda: Withdrawal(reason="Superseded by later reporting.")
+    )
+
+
+# The mix, by step (the event's number after the registration, modulo ten):
+# what it begins, or which item kind it ends.
+_BEGINS = {
+    0: EventType.EVIDENCE_ATTACHED,
+    1: EventType.REBUTTAL_FILED,
+    2: EventType.EVIDENCE_ATTACHED,
+    3: EventType.REBUTTAL_FILED,
+    4: EventType.VERIFICATION_RECORDED,
+    6: EventType.EVIDENCE_ATTACHED,
+    7: EventType.REBUTTAL_FILED,
+}
+_ENDS = {
+    5: EventType.REBUTTAL_WITHDRAWN,
+    8: EventType.EVIDENCE_WITHDRAWN,
+    9: EventType.VERIFICATION_RETRACTED,
+}
+
+
+class _Script:
+    """One claim's events, one command at a time."""
+
+    def __init__(
+        self, payloads: _Payloads, world_start: datetime, text: str, claim_id: UUID | None
+    ) -> None:
+        self.payloads = payloads
+        self.world_start = world_start
+        self.text = text
+        self.claim_id = claim_id
+        self.registration: Future[Written] | None = None
+        self.n = 0
+        """How many commands it has made."""
+        self.ready_at = 0
+        """The first wave it may make its next command in."""
+        self.items: dict[ItemKind, deque[Future[Written]]] = {kind: deque() for kind in ItemKind}
+
+    def next(self, wave: int) -> Command | None:
+        """Its next command, or None when it must wait a wave."""
+        if wave < self.ready_at:
+            return None
+        command = self._registration() if self.n == 0 else self._event(self.n)
+        self.ready_at = wave + (2 if self.n == 0 and self.claim_id is None else 1)
+        self.n += 1
+        return command
+
+    def took(self, command: Command, future: Future[Written]) -> None:
+        """Remembers the future of a command made by `next` (for what it begins)."""
+        if self.n == 1:
+            self.registration = future
+        begins = command.event_type.declared.begins
+        if begins is not None:
+            self.items[begins].append(future)
+
+    def _registration(self) -> Command:
+        payload = ClaimRegistration(
+            text=self.text,
+            claimant=Party(name="Bench Claimant", affiliation="Benchmark Ministry"),
+            tags=["bench", "fill"],
+        )
+        return _command(EventType.CLAIM_REGISTERED, payload, self.claim_id, self.world_start)
+
+    def _event(self, n: int) -> Command:
+        if self.claim_id is None:
+            assert self.registration is not None
+            self.claim_id = self.registration.result().event.claim_id
+        step = n % 10
+        when = self.world_start + timedelta(minutes=n)
+        ending = _ENDS.get(step)
+        if ending is not None:
+            kind = ending.declared.ends
+            assert kind is not None
+            if self.items[kind]:
+                begun = self.items[kind].popleft().result().event
+                item_id = begun.item_id()
+                assert item_id is not None
+                command = _command(ending, self.payloads.withdrawal, self.claim_id, when)
+                return replace(command, item_id=UUID(item_id))
+            step = 1  # nothing of that kind is open: file a rebuttal instead
+        if step == 7 and n > BACK_DATED_MINUTES:
+            when -= timedelta(minutes=BACK_DATED_MINUTES)
+        event_type = _BEGINS[step]
+        return _command(event_type, self._payload(event_type, n), self.claim_id, when)
+
+    def _payload(self, event_type: EventType, n: int) -> FrozenModel:
+        variant = n % _VARIANTS
+        if event_type is EventType.EVIDENCE_ATTACHED:
+            return self.payloads.evidence[variant]
+        if event_type is EventType.REBUTTAL_FILED:
+            return self.payloads.rebuttals[variant]
+        return self.payloads.verifications[variant]
+
+
+def _command(
+    event_type: EventType, payload: FrozenModel, claim_id: UUID | None, when: datetime
+) -> Command:
+    return Command(
+        event_type=event_type,
+        payload=payload,
+        actor=ACTOR,
+        received_at=utc_now(),
+        claim_id=claim_id,
+        occurred_at=when,
+    )
 
 
 @dataclass
 class Filled:
     claim_id: UUID
+    """The claim under test."""
     claim_events: int
     total_events: int
+    filler_claims: list[UUID]
     seconds: float
+    mid_version: int
+    """The version of the claim's middle event."""
     mid_as_of: str
     """The `recorded_at` of the claim's middle event."""
     mid_valid_at: str
     """A world time in the middle of the claim's events."""
+
+    @property
+    def events_per_second(self) -> float:
+        return self.total_events / self.seconds if self.seconds else 0.0
+
+
+class _Fillers:
+    """The filler claims: each wave takes at most one event of each open one,
+    and opens new ones when those are not enough."""
+
+    def __init__(self, payloads: _Payloads) -> None:
+        self.payloads = payloads
+        self.open: list[_Script] = []
+        self.done: list[UUID] = []
+        """The claims of the scripts that ended (whose futures are let go)."""
+        self.started = 0
+        self._days = cycle(range(700))
+
+    def commands(self, wave: int, quota: int) -> list[tuple[_Script, Command]]:
+        made: list[tuple[_Script, Command]] = []
+        for script in self.open:
+            if len(made) == quota:
+                break
+            command = script.next(wave)
+            if command is not None:
+                made.append((script, command))
+        while len(made) < quota:
+            script = self._new()
+            command = script.next(wave)
+            assert command is not None
+            made.append((script, command))
+        self.done += [s.claim_id for s in self.open if s.n == FILLER_EVENTS and s.claim_id]
+        self.open = [script for script in self.open if script.n < FILLER_EVENTS]
+        return made
+
+    def claim_ids(self) -> list[UUID]:
+        return [*self.done, *(_claim_id(script) for script in self.open)]
+
+    def _new(self) -> _Script:
+        self.started += 1
+        world = WORLD_START + timedelta(days=next(self._days))
+        text = f"Bench filler claim number {self.started}."
+        script = _Script(self.payloads, world, text, None)
+        self.open.append(script)
+        return script
 
 
 def fill(
@@ -166,42 +284,59 @@ def fill(
 ) -> Filled:
     """One claim of `claim_events` events in a store of `total_events` events in all."""
     assert total_events >= claim_events >= 2
-    service = LedgerService(Settings(database_url=database_url))
+    settings = Settings(
+        database_url=database_url, projector=False, history_cache_mib=HISTORY_CACHE_MIB
+    )
+    service = LedgerService(settings)
     try:
         started = time.perf_counter()
-        store = service.store
-        claim_id = uuid4()
-        target = _register(
-            claim_id, WORLD_START, "Soledar was liberated in the evening of 12 January."
+        payloads = _Payloads()
+        target = _Script(
+            payloads, WORLD_START, "Soledar was liberated in the evening of 12 January.", uuid4()
         )
-        items = _Items()
-        fillers = _filler_claims()
+        fillers = _Fillers(payloads)
         others = total_events - claim_events
-        written = 0
-        for n in range(claim_events):
-            if n > 0:
-                _next_event(target, items, n, WORLD_START + timedelta(minutes=n))
-            # This round's share of the other claims' events, spread evenly.
-            quota = (n + 1) * others // claim_events - n * others // claim_events
-            touched: dict[UUID, Claim] = {}
-            for _ in range(quota):
-                claim = next(fillers)
-                touched[claim.id] = claim
-            store.save(target, *touched.values())
-            written += 1 + quota
-            if progress is not None and n % 50 == 49:
-                progress(written)
+        waves: deque[list[Future[Written]]] = deque()
+        claim_futures: list[Future[Written]] = []
+        for wave in range(claim_events):
+            if len(waves) == 2:
+                _wait(waves.popleft())
+            quota = (wave + 1) * others // claim_events - wave * others // claim_events
+            made = [(target, target.next(wave)), *fillers.commands(wave, quota)]
+            submitted = []
+            for script, command in made:
+                assert command is not None
+                future = service.writer.submit(command)
+                script.took(command, future)
+                submitted.append(future)
+            claim_futures.append(submitted[0])
+            waves.append(submitted)
+            if progress is not None and wave % 50 == 49:
+                progress((wave + 1) * total_events // claim_events)
+        for submitted in waves:
+            _wait(submitted)
         seconds = time.perf_counter() - started
-        rows = store.event_queries.claim_rows(claim_id, 2**62)
-        assert len(rows) == claim_events, (len(rows), claim_events)
-        middle = rows[len(rows) // 2]
+        middle = claim_futures[claim_events // 2].result().event
+        assert target.claim_id is not None
         return Filled(
-            claim_id=claim_id,
+            claim_id=target.claim_id,
             claim_events=claim_events,
             total_events=service.store.event_log.head_position(),
+            filler_claims=fillers.claim_ids(),
             seconds=seconds,
-            mid_as_of=format_instant(from_micros(middle.recorded_at_us)),
+            mid_version=middle.version,
+            mid_as_of=middle.recorded_at(),
             mid_valid_at=format_instant(WORLD_START + timedelta(minutes=claim_events // 2)),
         )
     finally:
         service.close()
+
+
+def _claim_id(script: _Script) -> UUID:
+    assert script.registration is not None
+    return script.registration.result().event.claim_id
+
+
+def _wait(futures: list[Future[Written]]) -> None:
+    for future in futures:
+        future.result()

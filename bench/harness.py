@@ -19,10 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -169,48 +169,48 @@ def create_key(database_url: str, role: str = "editor") -> str:
 
 
 class Server:
-    """A `factledger serve` subprocess on a free port, in a process group of its own."""
+    """A server subprocess on a free port, in a process group of its own (so that
+    its workers and children are stopped, and their CPU counted, with it).
+    Ready once `GET /healthz` answers 200."""
 
     def __init__(
         self,
         workspace: Workspace,
-        database_url: str,
-        workers: int = 1,
-        extra_args: Sequence[str] = (),
+        name: str,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        port: int,
     ) -> None:
-        self.port = free_port()
-        self.log_path = workspace.root / f"serve-{self.port}.log"
-        env = {**os.environ, "FACTLEDGER_DATABASE_URL": database_url}
+        self.name = name
+        self.port = port
+        self.log_path = workspace.root / f"{name}-{port}.log"
         with self.log_path.open("wb") as log_file:
             self.process = subprocess.Popen(
-                [
-                    factledger_command(),
-                    "serve",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    str(workers),
-                    *extra_args,
-                ],
-                env=env,
+                list(command),
+                env={**os.environ, **env},
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=log_file,
                 start_new_session=True,
             )
-        self._stop_now = workspace.cleanup.push(f"server pid {self.process.pid}", self._stop)
+        self._stop_now = workspace.cleanup.push(f"{name} pid {self.process.pid}", self._stop)
         self._wait_ready()
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    def rss_mib(self) -> float:
+        """The resident memory of the server's main process (the one that serves
+        requests when it runs one worker)."""
+        return rss_mib(self.pid) or 0.0
+
     def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"factledger serve exited with {self.process.returncode}:\n{self.log_tail()}"
+                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
                 )
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
@@ -222,7 +222,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"factledger serve did not get ready in {timeout} s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name} did not get ready in {timeout} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -247,11 +247,34 @@ class Server:
             self.process.wait(timeout=5)
 
 
+def factledger_serve(
+    workspace: Workspace, database_url: str, *, workers: int = 1, projector: bool = True
+) -> Server:
+    """`factledger serve --workers N` (with `--no-projector` when `projector` is false)."""
+    port = free_port()
+    command = [factledger_command(), "serve", "--port", str(port), "--workers", str(workers)]
+    if not projector:
+        command.append("--no-projector")
+    return Server(workspace, "serve", command, {"FACTLEDGER_DATABASE_URL": database_url}, port)
+
+
+def rss_mib(pid: int) -> float | None:
+    """A process's resident memory now (VmRSS), in MiB; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 # --- CPU accounting ----------------------------------------------------------------
 
 
-def _group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every live process in a process group."""
+def _groups_cpu_seconds(pgids: Collection[int]) -> float:
+    """User + system CPU of every live process in these process groups."""
     total = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -262,7 +285,7 @@ def _group_cpu_seconds(pgid: int) -> float:
         except OSError:
             continue
         # after the command name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
-        if int(fields[2]) == pgid:
+        if int(fields[2]) in pgids:
             total += int(fields[11]) + int(fields[12])
     return total / CLOCK_TICKS
 
@@ -289,15 +312,15 @@ class CpuUse:
 
 
 class CpuMeter:
-    """Samples the server's process group, this process and the whole machine."""
+    """Samples the servers' process groups, this process and the whole machine."""
 
-    def __init__(self, server_pgid: int | None) -> None:
-        self.server_pgid = server_pgid
+    def __init__(self, server_pgids: Collection[int] = ()) -> None:
+        self.server_pgids = frozenset(server_pgids)
         self._start = self._sample()
         self._t0 = time.monotonic()
 
     def _sample(self) -> tuple[float, float, float]:
-        server = _group_cpu_seconds(self.server_pgid) if self.server_pgid else 0.0
+        server = _groups_cpu_seconds(self.server_pgids) if self.server_pgids else 0.0
         times = os.times()
         busy, _ = _machine_busy_seconds()
         return server, times.user + times.system, busy
@@ -307,3 +330,22 @@ class CpuMeter:
         elapsed = max(time.monotonic() - self._t0, 1e-9)
         server, client, machine = ((b - a) / elapsed for a, b in zip(self._start, end, strict=True))
         return CpuUse(server=server, client=client, machine=machine)
+
+
+# --- side by side --------------------------------------------------------------------
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+def alternate(
+    rounds: int, first: Callable[[int], A], second: Callable[[int], B]
+) -> list[tuple[A, B]]:
+    """`first(i)` then `second(i)`, for i in range(rounds): A B A B ..., so that
+    whatever else the machine does over the run weighs on both sides alike."""
+    pairs = []
+    for i in range(rounds):
+        a = first(i)
+        b = second(i)
+        pairs.append((a, b))
+    return pairs

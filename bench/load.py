@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +60,7 @@ class Client:
         self.conn.close()
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile of an already sorted list."""
     if not sorted_values:
         return float("nan")
@@ -95,7 +95,7 @@ Between = Callable[[int, Client, Any, int], Any]
 
 def run_load(
     *,
-    port: int,
+    port: int | Sequence[int],
     key: str | None,
     clients: int,
     duration: float,
@@ -103,6 +103,7 @@ def run_load(
     step: Step,
     max_requests: int | None = None,
     between: Between | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Runs `step(client_index, client, prepared, i)` in `clients` threads for `duration` seconds.
 
@@ -110,20 +111,25 @@ def run_load(
     makes one request and returns its status. With `max_requests`, each
     client stops after that many requests even if time remains. `between`,
     when given, runs before each step, untimed, and its result replaces
-    what `prepare` returned (the run's clock still runs meanwhile).
+    what `prepare` returned (the run's clock still runs meanwhile). With
+    several ports, the clients are dealt among them in turn. `on_start`,
+    when given, runs once every client has prepared, as the clock starts.
     """
+    ports = [port] if isinstance(port, int) else list(port)
     result = LoadResult(clients=clients, seconds=0.0)
     lock = threading.Lock()
     started: list[float] = [0.0]
 
     def start_clock() -> None:  # run by one thread, before any is released
+        if on_start is not None:
+            on_start()
         started[0] = time.perf_counter()
 
     ready = threading.Barrier(clients + 1, action=start_clock)
     stop = threading.Event()
 
     def worker(index: int) -> None:
-        client = Client(port, key)
+        client = Client(ports[index % len(ports)], key)
         statuses: Counter[int] = Counter()
         latencies: list[float] = []
         try:

@@ -107,7 +107,7 @@ def test(args: list[str]) -> None:
 
 def check() -> None:
     ensure_venv("[dev]")
-    packages = ["ledger", "projections", "api", "storage", "factledger"]
+    packages = ["ledger", "projections", "api", "storage", "factledger", "bench"]
     call(BIN / "ruff", "check", ".")
     call(BIN / "ruff", "format", "--check", ".")
     call(BIN / "mypy", "--strict", *packages)
