@@ -21,6 +21,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from factledger.keys import KeyNotFound
+from factledger.rebuilding import parallel_load
 from factledger.runtime import settle_heap
 from factledger.seeding import load_seeds, seed_ledger
 from factledger.service import LedgerService
@@ -206,7 +207,13 @@ def rebuild() -> None:
         def progressed(events: int) -> None:
             bars[0].update(events)
 
-        report = rebuild_read_models(service.projector, on_start=started, on_progress=progressed)
+        events = service.store.event_queries.count_after(0)
+        report = rebuild_read_models(
+            service.projector,
+            on_start=started,
+            on_progress=progressed,
+            parallel=parallel_load(service.settings.database_url, events),
+        )
     rate = report.events / report.seconds if report.seconds else 0.0
     click.echo(
         f"Rebuilt the read models of {service.settings.database.display}: {report.claims} claims "

@@ -14,16 +14,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import groupby
-from typing import Final
+from itertools import groupby, pairwise
+from typing import Final, Protocol
+from uuid import UUID
 
 from projections.projector import Projector
 from projections.records import ClaimProjection, fold_all, project
-from projections.store import REBUILD, Batch
+from projections.store import REBUILD, Batch, ReadModelStore
 from storage.mapper import decode_row
+from storage.queries import EventQueries
 from storage.rows import EventRow
 
-__all__ = ["RebuildReport", "rebuild"]
+__all__ = [
+    "EVERY_CLAIM",
+    "ClaimRange",
+    "ParallelLoad",
+    "RebuildReport",
+    "claim_ranges",
+    "load_range",
+    "rebuild",
+]
 
 _CLAIMS_PER_CHUNK: Final = 2_000
 """Claims loaded per transaction: bounds memory; fewer, larger transactions
@@ -40,41 +50,88 @@ class RebuildReport:
     seconds: float
 
 
+@dataclass(frozen=True)
+class ClaimRange:
+    """Claims by id: from `lower` (inclusive) to `upper` (exclusive); None is open."""
+
+    lower: UUID | None = None
+    upper: UUID | None = None
+
+
+EVERY_CLAIM: Final = ClaimRange()
+
+
+def claim_ranges(parts: int) -> list[ClaimRange]:
+    """The claim ids cut in `parts` ranges of equal width (ids are random, so
+    about equally full)."""
+    bounds = [UUID(int=(i * 2**128) // parts) for i in range(1, parts)]
+    return [ClaimRange(lower, upper) for lower, upper in pairwise([None, *bounds, None])]
+
+
+class ParallelLoad(Protocol):
+    def __call__(
+        self, head: int, ranges: list[ClaimRange], on_progress: Callable[[int], None]
+    ) -> tuple[int, int]:
+        """Loads the claims of each range into the rebuild tables, each range in a
+        process of its own (`load_range`); returns the events and claims loaded."""
+
+
 def rebuild(
     projector: Projector,
     *,
     on_start: Callable[[int], None] = lambda total: None,
     on_progress: Callable[[int], None] = lambda events: None,
+    parallel: tuple[ParallelLoad, int] | None = None,
 ) -> RebuildReport:
     """Rebuilds the read models; `on_start` gets the number of events to fold,
-    `on_progress` the number folded since its last call."""
+    `on_progress` the number folded since its last call. With `parallel` (a
+    loader and a number of parts), the claims are loaded in that many processes
+    at once."""
     started = time.monotonic()
     store, event_log = projector.store, projector.event_log
     queries = event_log.queries
     head = event_log.head_position()
     on_start(queries.count_after(0) - queries.count_after(head))
     store.begin_rebuild()
-    counter = _Counter(on_progress)
-    chunk = []
-    claims = 0
-    rows = counter.counted(queries.all_by_claim(head))
-    for projection in _project_histories(rows):
-        chunk.append(projection)
-        if len(chunk) == _CLAIMS_PER_CHUNK:
-            store.load_rebuild(chunk)
-            claims += len(chunk)
-            chunk = []
-    store.load_rebuild(chunk)
-    claims += len(chunk)
-    counter.flush()
+    if parallel is None:
+        events, claims = load_range(queries, store, head, EVERY_CLAIM, on_progress)
+    else:
+        load, parts = parallel
+        events, claims = load(head, claim_ranges(parts), on_progress)
     # The rebuild tables now hold every event up to the head.
     store.index_rebuild()
     store.apply(Batch(projections=[], end=head, events=0), REBUILD)
     projector.catch_up(REBUILD)
     position = store.swap_rebuild(projector.batches)
     return RebuildReport(
-        events=counter.total, claims=claims, position=position, seconds=time.monotonic() - started
+        events=events, claims=claims, position=position, seconds=time.monotonic() - started
     )
+
+
+def load_range(
+    queries: EventQueries,
+    store: ReadModelStore,
+    head: int,
+    claims: ClaimRange,
+    on_progress: Callable[[int], None],
+) -> tuple[int, int]:
+    """Folds the claims of a range from their events up to `head` (in one
+    snapshot, claim by claim) into the rebuild tables; the events and claims
+    loaded."""
+    counter = _Counter(on_progress)
+    chunk: list[ClaimProjection] = []
+    loaded = 0
+    rows = counter.counted(queries.all_by_claim(head, claims.lower, claims.upper))
+    for projection in _project_histories(rows):
+        chunk.append(projection)
+        if len(chunk) == _CLAIMS_PER_CHUNK:
+            store.load_rebuild(chunk)
+            loaded += len(chunk)
+            chunk = []
+    store.load_rebuild(chunk)
+    loaded += len(chunk)
+    counter.flush()
+    return counter.total, loaded
 
 
 def _project_histories(rows: Iterable[EventRow]) -> Iterator[ClaimProjection]:

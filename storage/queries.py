@@ -65,9 +65,12 @@ class EventQueries(Protocol):
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         """Events after a position, in position order."""
 
-    def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
-        """Every event up to a position, by claim, in version order, streamed from one
-        snapshot of the store (constant memory)."""
+    def all_by_claim(
+        self, until_position: int, lower: UUID | None = None, upper: UUID | None = None
+    ) -> Iterator[EventRow]:
+        """Every event up to a position (of the claims from `lower`, inclusive, to
+        `upper`, exclusive, where given), by claim, in version order, streamed
+        from one snapshot of the store (constant memory)."""
 
     def count_after(self, position: int) -> int:
         """How many events there are after a position."""

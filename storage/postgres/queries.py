@@ -113,16 +113,29 @@ class PostgresEventQueries(_Reader):
         )
         return [event_row(row) for row in rows]
 
-    def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
+    def all_by_claim(
+        self, until_position: int, lower: UUID | None = None, upper: UUID | None = None
+    ) -> Iterator[EventRow]:
         # One query streamed row by row (libpq's single-row mode): one snapshot,
         # constant memory, and rows parsed in C; a server-side cursor fetching
         # pages, or COPY read row by row, parsed about half as fast.
-        statement = self.statements.select_events + SQL(
-            " WHERE i.position <= %s ORDER BY i.claim_id, i.version"
+        conditions = [SQL("i.position <= %s")]
+        params: list[Any] = [until_position]
+        if lower is not None:
+            conditions.append(SQL("i.claim_id >= %s"))
+            params.append(lower)
+        if upper is not None:
+            conditions.append(SQL("i.claim_id < %s"))
+            params.append(upper)
+        statement = (
+            self.statements.select_events
+            + SQL(" WHERE ")
+            + SQL(" AND ").join(conditions)
+            + SQL(" ORDER BY i.claim_id, i.version")
         )
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             for position, claim_id, version, topic, state, recorded, occurred in curs.stream(
-                statement, (until_position,), binary=True
+                statement, params, binary=True
             ):
                 yield EventRow(position, claim_id, version, topic, state, recorded, occurred)
 

@@ -24,7 +24,10 @@ _SELECT_EVENTS = """
 _HEAD = "SELECT position, recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1"
 _CLAIM_ROWS = f"{_SELECT_EVENTS} WHERE i.claim_id = ? AND i.version > ? ORDER BY i.version"
 _ROWS_AFTER = f"{_SELECT_EVENTS} WHERE i.position > ? ORDER BY i.position LIMIT ?"
-_ALL_BY_CLAIM = f"{_SELECT_EVENTS} WHERE i.position <= ? ORDER BY i.claim_id, i.version"
+_ALL_BY_CLAIM = (
+    f"{_SELECT_EVENTS} WHERE i.position <= ? AND i.claim_id >= ? AND i.claim_id < ?"
+    " ORDER BY i.claim_id, i.version"
+)
 _ROW_BY_EVENT_ID = f"{_SELECT_EVENTS} WHERE i.event_id = ?"
 
 
@@ -86,14 +89,18 @@ class SQLiteEventQueries(_Reader):
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         return [event_row(row) for row in self._all(_ROWS_AFTER, (after, limit))]
 
-    def all_by_claim(self, until_position: int) -> Iterator[EventRow]:
+    def all_by_claim(
+        self, until_position: int, lower: UUID | None = None, upper: UUID | None = None
+    ) -> Iterator[EventRow]:
         # One read transaction: a consistent snapshot however long the caller
         # takes. Plain tuples, and each claim's id parsed once, not per row
         # (both were a sixth of a rebuild's time).
         with self.datastore.transaction(commit=False) as c:
             cursor = c.sqlite_cursor
             cursor.row_factory = None
-            cursor.execute(_ALL_BY_CLAIM, (until_position,))
+            # Ids are stored as 32 lowercase hex digits: text order is id order.
+            bounds = (lower.hex if lower else "", upper.hex if upper else "g")
+            cursor.execute(_ALL_BY_CLAIM, (until_position, *bounds))
             claim_hex, claim_id = "", UUID(int=0)
             while rows := cursor.fetchmany(1000):
                 for position, row_claim, version, topic, state, recorded, occurred in rows:

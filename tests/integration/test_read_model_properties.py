@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
+from factledger.rebuilding import parallel_load
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from ledger.claim import ClaimEvent
@@ -27,10 +28,10 @@ from ledger.payloads import Stance
 from ledger.times import from_micros, to_micros
 from ledger.verdict import Verdict
 from projections.projector import Projector
-from projections.rebuild import rebuild
+from projections.rebuild import ClaimRange, load_range, rebuild
 from storage.database import Backend, Database
 from tests.builders import Known
-from tests.stories import Dump, append, claim_events, dump, interleave
+from tests.stories import Dump, append, claim_events, dump, interleave, random_ledger
 from tests.unit.test_verdict_properties import reference, steps
 
 Fresh = Callable[[], AbstractContextManager[LedgerService]]
@@ -213,3 +214,39 @@ def test_the_live_projector_goes_on_after_a_rebuild(service: LedgerService) -> N
     assert len(claims) == 3
     assert len(changes) == 6
     assert service.read_models.position() == service.store.event_log.head_position()
+
+
+def test_a_rebuild_loaded_in_ranges_of_claims_equals_a_rebuild_in_one_go(
+    service: LedgerService,
+) -> None:
+    append(service, random_ledger(seed=11, claims=40))
+    rebuild(service.projector)
+    whole = dump(service)
+    queries, store = service.store.event_queries, service.read_models
+
+    def in_ranges(
+        head: int, ranges: list[ClaimRange], on_progress: Callable[[int], None]
+    ) -> tuple[int, int]:
+        totals = [load_range(queries, store, head, claims, on_progress) for claims in ranges]
+        return sum(t[0] for t in totals), sum(t[1] for t in totals)
+
+    report = rebuild(service.projector, parallel=(in_ranges, 3))
+    assert report.claims == 40
+    assert dump(service) == whole
+
+
+def test_a_large_postgresql_rebuild_runs_in_several_processes_and_equals_one_in_one(
+    service: LedgerService, database_url: str
+) -> None:
+    if Database.from_url(database_url).backend is not Backend.POSTGRESQL:
+        assert parallel_load(database_url, 10**6) is None  # SQLite: one writer at a time
+        return
+    append(service, random_ledger(seed=12, claims=30), per_transaction=20)
+    rebuild(service.projector)
+    whole = dump(service)
+    parallel = parallel_load(database_url, 10**6)
+    assert parallel is not None
+    assert parallel_load(database_url, 1_000) is None  # too small to be worth processes
+    report = rebuild(service.projector, parallel=parallel)
+    assert report.events == service.store.event_log.head_position()
+    assert dump(service) == whole
