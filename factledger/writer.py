@@ -272,7 +272,7 @@ class Writer:
         keys_in_batch: set[IdempotencyScope] = set()
         replays = await self._replays(taken)
         await self._load_claims(batch, taken)
-        for index, pending in enumerate(taken):
+        for pending in taken:
             key = pending.command.idempotency
             if key is not None and key.scope in keys_in_batch:
                 later.append(pending)
@@ -288,9 +288,8 @@ class Writer:
                 applied = self._apply_one(batch, pending, occurred_at)
             except LedgerError as error:
                 if await self._behind(batch, pending.command, error):
-                    rest = [p for p in taken[index:] if not p.future.done()]
-                    later = [*[a.pending for a in batch.applied], *rest]
-                    return _Batch(behind=True), later
+                    # Every command not answered yet, in arrival order.
+                    return _Batch(behind=True), [p for p in taken if not p.future.done()]
                 pending.fail(error)
                 continue
             batch.applied.append(applied)
@@ -473,29 +472,40 @@ class Writer:
             pause = min(pause * 2, 1.0)
 
     def _committed(self, batch: _Batch, appended: list[Appended]) -> None:
-        written = []
-        for applied, where in zip(batch.applied, appended, strict=True):
-            event = decode(
-                topic=applied.new.stored.topic,
-                claim_id=applied.new.claim_id,
-                version=applied.new.version,
-                position=where.position,
-                occurred_at_us=applied.new.occurred_at_us,
-                recorded_at_us=where.recorded_at_us,
-                state=applied.state,
-            )
-            event.stored_size = len(applied.new.stored.state)
-            written.append(event)
-            if applied.key is not None:
-                self._remember(applied.key.scope, applied.key.request_hash, event)
-        self.histories.written(
-            written, {claim_id: claim for claim_id, claim in batch.claims.items() if claim}
-        )
-        self.batches += 1
-        self.events += len(written)
-        self.on_commit()
+        """Answers the batch's callers with what was written; then keeps it."""
+        written = [
+            self._recorded(applied, where)
+            for applied, where in zip(batch.applied, appended, strict=True)
+        ]
         for applied, event in zip(batch.applied, written, strict=True):
             applied.pending.answer(Written(event))
+            if applied.key is not None:
+                self._remember(applied.key.scope, applied.key.request_hash, event)
+        self.batches += 1
+        self.events += len(written)
+        claims = {claim_id: claim for claim_id, claim in batch.claims.items() if claim}
+        try:
+            self.histories.written(written, claims)
+        except Exception:
+            # Committed and answered whatever happens here: the claims are
+            # read again when next needed.
+            log.exception("writer: keeping what was written failed")
+            self.histories.forget(claims)
+        self.on_commit()
+
+    @staticmethod
+    def _recorded(applied: _Applied, where: Appended) -> RecordedEvent:
+        event = decode(
+            topic=applied.new.stored.topic,
+            claim_id=applied.new.claim_id,
+            version=applied.new.version,
+            position=where.position,
+            occurred_at_us=applied.new.occurred_at_us,
+            recorded_at_us=where.recorded_at_us,
+            state=applied.state,
+        )
+        event.stored_size = len(applied.new.stored.state)
+        return event
 
     @staticmethod
     def _fail(batch: _Batch, error: LedgerError) -> None:
