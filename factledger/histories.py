@@ -22,7 +22,7 @@ from typing import Final, TypeVar
 from uuid import UUID
 
 from ledger.claim import Claim
-from ledger.history import ClaimHistory, VersionGap
+from ledger.history import ClaimHistory
 from ledger.recorded import RecordedEvent
 from storage.mapper import decode_row
 from storage.queries import ClaimRows, Head
@@ -105,7 +105,11 @@ class Histories:
         self, claim_id: UUID, claim_rows: ClaimRows, use: Callable[[ClaimHistory], T]
     ) -> T | None:
         """Extends a claim's history with rows read from the database (decoded
-        here), then `use(history)`; None when the claim has no events."""
+        here), then `use(history)`; None when the claim has no events.
+
+        Raises VersionGap when the rows do not follow what is kept (they were
+        read after a version of a history dropped meanwhile): read them again
+        from the first version."""
         if claim_rows.head is None:
             return None
         new = [decode_row(row) for row in claim_rows.rows]
@@ -114,14 +118,11 @@ class Histories:
             if entry is None:
                 if not new:
                     return None
-                entry = _Entry(ClaimHistory(claim_id), claim_rows.head)
+                history = ClaimHistory(claim_id)
+                history.add(new)  # raises VersionGap unless they start at version 1
+                entry = _Entry(history, claim_rows.head)
                 self._entries[claim_id] = entry
-            try:
-                entry.history.add(new)
-            except VersionGap:
-                # Rows read after an older version than the history holds now:
-                # the history has them all already, or it starts again.
-                entry.history = ClaimHistory(claim_id)
+            else:
                 entry.history.add(new)
             if claim_rows.head.position >= entry.synced.position:
                 entry.synced = claim_rows.head

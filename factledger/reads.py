@@ -21,7 +21,7 @@ from uuid import UUID
 
 from factledger.histories import Histories
 from ledger.errors import ClaimNotFound
-from ledger.history import ClaimHistory
+from ledger.history import ClaimHistory, VersionGap
 from ledger.recorded import RecordedEvent
 from ledger.times import from_micros, to_micros
 from ledger.verdict import Change, ClaimState, Fold, not_yet_detail
@@ -106,8 +106,11 @@ class ClaimReads:
         if from_memory is not None:
             return from_memory
         assert self.reader is not None, "reads in the event loop need a ClaimReader"
-        after = self._version(asked.claim_id)
-        return self._answer(asked, await self.reader.claim_rows(asked.claim_id, after), answer)
+        try:
+            rows = await self.reader.claim_rows(asked.claim_id, self._version(asked.claim_id))
+            return self._answer(asked, rows, answer)
+        except VersionGap:  # the history was dropped meanwhile: read it whole
+            return self._answer(asked, await self.reader.claim_rows(asked.claim_id, 0), answer)
 
     # --- blocking ---------------------------------------------------------------------------
 
@@ -130,8 +133,11 @@ class ClaimReads:
         from_memory = self._from_memory(asked, answer)
         if from_memory is not None:
             return from_memory
-        after = self._version(asked.claim_id)
-        return self._answer(asked, self.queries.claim_rows(asked.claim_id, after), answer)
+        try:
+            rows = self.queries.claim_rows(asked.claim_id, self._version(asked.claim_id))
+            return self._answer(asked, rows, answer)
+        except VersionGap:  # the history was dropped meanwhile: read it whole
+            return self._answer(asked, self.queries.claim_rows(asked.claim_id, 0), answer)
 
     # --- both ---------------------------------------------------------------------------------
 

@@ -60,7 +60,7 @@ from ledger.errors import (
     PreconditionFailed,
     Unavailable,
 )
-from ledger.history import ClaimHistory
+from ledger.history import ClaimHistory, VersionGap
 from ledger.recorded import RecordedEvent
 from ledger.times import to_micros
 from storage.errors import AppendRefused, CommitInterrupted, NotAppended, Refusal
@@ -311,7 +311,10 @@ class Writer:
         batch.fresh.add(claim_id)
         held = self.histories.synced(claim_id)
         rows = await self._in_database(self.queries.claim_rows, claim_id, held[0] if held else 0)
-        self.histories.read(claim_id, rows, lambda _: None)
+        try:
+            self.histories.read(claim_id, rows, lambda _: None)
+        except VersionGap:
+            return True  # dropped meanwhile: read afresh one by one
         return bool(rows.rows)
 
     @staticmethod

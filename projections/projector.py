@@ -73,8 +73,13 @@ class Projector:
         self._load_missing(by_claim, end)
         projections = []
         for claim_id, new in by_claim.items():
-            projection = self.histories.use(claim_id, partial(_projection, new=new))
-            assert projection is not None, f"claim {claim_id} was just loaded"
+            project_claim = partial(_projection, new=new)
+            projection = self.histories.use(claim_id, project_claim)
+            if projection is None:
+                # Dropped to stay within the memory budget since it was read.
+                self._load([claim_id], end)
+                projection = self.histories.use(claim_id, project_claim)
+            assert projection is not None, f"claim {claim_id} was just read"
             projections.append(projection)
         return projections
 
@@ -86,10 +91,13 @@ class Projector:
             synced = self.histories.synced(claim_id)
             if synced is None or synced[0] < new[0].version - 1:
                 missing.append(claim_id)
-        if not missing:
-            return
-        rows = self.event_log.queries.claims_rows(missing, end)
-        loaded: dict[UUID, list[RecordedEvent]] = {claim_id: [] for claim_id in missing}
+        if missing:
+            self._load(missing, end)
+
+    def _load(self, claim_ids: list[UUID], end: int) -> None:
+        """Keeps the whole history of these claims up to `end`, read afresh."""
+        rows = self.event_log.queries.claims_rows(claim_ids, end)
+        loaded: dict[UUID, list[RecordedEvent]] = {claim_id: [] for claim_id in claim_ids}
         for row in rows:
             loaded[row.claim_id].append(decode_row(row))
         for claim_id, events in loaded.items():
