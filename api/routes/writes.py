@@ -39,6 +39,7 @@ class DirectRoute(APIRoute):
         endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
         return endpoint
 
+
 _WRITE_PROBLEMS: Final = problem_responses(401, 403, 404, 409, 412, 413, 415, 422, 503)
 _PATH_ID: Final = re.compile(r"\{(\w+)\}")
 
