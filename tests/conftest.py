@@ -87,6 +87,17 @@ def service(settings: Settings) -> Iterator[LedgerService]:
 
 
 @pytest.fixture
+def other_service(settings: Settings, service: LedgerService) -> Iterator[LedgerService]:
+    """A second "process" on the same database (opened after the first made the
+    schema): its own writer, connections and histories in memory."""
+    opened = LedgerService(settings)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
 def client(service: LedgerService) -> Iterator[TestClient]:
     with TestClient(create_app(service=service)) as test_client:
         yield test_client

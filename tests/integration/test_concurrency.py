@@ -6,17 +6,14 @@ own connection pool and its own cache of claims.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 from typing import TypeVar
 from uuid import UUID, uuid4
 
-import pytest
-
 from factledger.commands import IfMatch, Written
 from factledger.service import LedgerService
-from factledger.settings import Settings
 from ledger.errors import ClaimAlreadyRegistered, LedgerError, PreconditionFailed
 from ledger.events import EventType
 from ledger.payloads import ClaimRegistration, Party
@@ -25,16 +22,6 @@ from tests.writes import CONTRIBUTOR, FILING, write
 from tests.writes import register as register_claim
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def other_service(settings: Settings, service: LedgerService) -> Iterator[LedgerService]:
-    """A second "process" on the same database (opened after the first made the schema)."""
-    opened = LedgerService(settings)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def all_at_once(count: int, task: Callable[[int], T]) -> list[T | LedgerError]:

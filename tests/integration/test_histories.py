@@ -5,7 +5,6 @@ written and read before, by this process or another, within the memory budget.""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import datetime
 from uuid import UUID
 
@@ -31,16 +30,6 @@ from ledger.verdict import ClaimState, fold
 from storage.mapper import decode_row
 from tests.builders import at
 from tests.writes import FILING, command, register, write
-
-
-@pytest.fixture
-def other_service(settings: Settings, service: LedgerService) -> Iterator[LedgerService]:
-    """A second "process" on the same database."""
-    opened = LedgerService(settings)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def stored(service: LedgerService, claim_id: UUID) -> list[RecordedEvent]:

@@ -8,7 +8,7 @@ own writer and its own histories in memory.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -16,7 +16,6 @@ import pytest
 
 from factledger.commands import Command, IfMatch, Written
 from factledger.service import LedgerService
-from factledger.settings import Settings
 from factledger.writer import Writer
 from ledger.errors import (
     ClaimNotFound,
@@ -32,16 +31,6 @@ from storage.rows import Appended, IdempotencyRow, IdempotencyScope, NewEvent
 from tests.writes import FILING, REGISTRATION, command, register
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def other_service(settings: Settings, service: LedgerService) -> Iterator[LedgerService]:
-    """A second "process" on the same database."""
-    opened = LedgerService(settings)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _as_it_is(_: Writer) -> None:
