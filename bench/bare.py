@@ -14,7 +14,8 @@ product (the same `uvicorn.run` options: factory, host, port, workers,
 - `GET /claims/{claim_id}/rows`: the product's own query for a claim's events
   (the event index joined to the events, as in `storage/postgres/queries.py`
   and `storage/sqlite/queries.py`), every row returned as a JSON array
-  (orjson; the state as text).
+  (orjson; the state as text); with `?answer=count`, only how many rows it
+  read (the SELECT and nothing else: the strictest baseline).
 
 PostgreSQL: a `psycopg_pool.AsyncConnectionPool` of 16 connections,
 autocommit, prepared statements (the reads in binary: the leanest fetch
@@ -39,7 +40,7 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 from uuid import UUID
 
 import orjson
@@ -240,8 +241,11 @@ def create_app() -> FastAPI:
         return Response(orjson.dumps(answer), status_code=201, media_type="application/json")
 
     @app.get("/claims/{claim_id}/rows")
-    async def claim_rows(claim_id: UUID) -> Response:
+    async def claim_rows(claim_id: UUID, answer: Literal["rows", "count"] = "rows") -> Response:
         rows = await store.claim_rows(claim_id)
+        if answer == "count":
+            # The SELECT and nothing else: no JSON of the rows to make.
+            return Response(orjson.dumps({"rows": len(rows)}), media_type="application/json")
         return Response(_rows_json(rows), media_type="application/json")
 
     return app

@@ -32,10 +32,11 @@ __all__ = ["SNAPSHOT_EVERY", "ClaimHistory", "VersionGap"]
 
 SNAPSHOT_EVERY: Final = 64
 
-# What a decoded event and a snapshot's entry cost in memory, measured with
-# tracemalloc on the benchmark's claims (docs/benchmarks.md): an event about
-# twice its stored size plus its objects, a snapshot's entry a dict slot.
-_BYTES_PER_EVENT: Final = 700
+# What a decoded event and a snapshot's entry cost in memory, fitted to what
+# tracemalloc measured on the benchmark's claims (bench/reads.py, in
+# docs/benchmarks.md): an event about twice its stored size plus its objects,
+# a snapshot's entry a dict slot.
+_BYTES_PER_EVENT: Final = 1_050
 _BYTES_PER_STORED_BYTE: Final = 2
 _BYTES_PER_SNAPSHOT_ENTRY: Final = 120
 
