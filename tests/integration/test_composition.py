@@ -22,7 +22,7 @@ def tables(database_url: str) -> set[str]:
     if database.backend is Backend.SQLITE:
         with sqlite3.connect(str(database.sqlite_path)) as conn:
             return {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-    base = database_url.split("?")[0]
+    base = database_url.split("?", maxsplit=1)[0]
     with psycopg.connect(base) as conn:
         rows = conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
