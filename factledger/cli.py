@@ -78,6 +78,9 @@ def _one_line(error: BaseException) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="factledger", prog_name="factledger", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """Factledger: an event-sourced, bitemporal fact-checking ledger."""
 
