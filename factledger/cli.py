@@ -21,6 +21,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from factledger.keys import KeyNotFound
+from factledger.listening import ListenAddressUnavailable, check_can_listen
 from factledger.rebuilding import parallel_load
 from factledger.runtime import settle_heap
 from factledger.seeding import load_seeds, seed_ledger
@@ -33,6 +34,7 @@ from ledger.times import format_instant, from_micros
 from projections.leases import rebuild_lock
 from projections.rebuild import rebuild as rebuild_read_models
 from storage.database import InvalidDatabaseUrl
+from storage.reachability import DatabaseUnreachable, check_reachable
 
 __all__ = ["main"]
 
@@ -60,6 +62,7 @@ def _settings() -> Settings:
 @contextmanager
 def _service(settings: Settings | None = None) -> Iterator[LedgerService]:
     settings = settings or _settings()
+    check_reachable(settings.database)
     try:
         service = LedgerService(settings)
     except Exception as error:  # noqa: BLE001 (any failure to open is reported as one line)
@@ -96,6 +99,7 @@ def cli() -> None:
 )
 def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
     """Serve the HTTP API (creates the schema on an empty database)."""
+    check_can_listen(host, port)
     if no_projector:
         # Workers read their settings from the environment they inherit.
         os.environ["FACTLEDGER_PROJECTOR"] = "false"
@@ -280,3 +284,6 @@ def main() -> None:
     except InvalidDatabaseUrl as error:
         click.echo(f"error: FACTLEDGER_DATABASE_URL: {error}", err=True)
         sys.exit(2)
+    except (DatabaseUnreachable, ListenAddressUnavailable) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
