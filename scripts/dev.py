@@ -4,6 +4,7 @@
     python3 scripts/dev.py run        # .venv, seeded SQLite ledger, a key, then serve
     python3 scripts/dev.py test [...] # .venv with the dev tools, then pytest [...]
     python3 scripts/dev.py check      # ruff, ruff format --check, mypy --strict
+    python3 scripts/dev.py package-check  # the wheel, installed in a new venv, run elsewhere
     python3 scripts/dev.py contract   # ../shared/contract/check.py on SQLite and PostgreSQL
     python3 scripts/dev.py conformance  # schemathesis against `factledger serve`, both backends
 
@@ -16,14 +17,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 import venv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,6 +115,81 @@ def check() -> None:
     call(BIN / "ruff", "check", ".")
     call(BIN / "ruff", "format", "--check", ".")
     call(BIN / "mypy", "--strict", *packages)
+
+
+PRODUCT_PACKAGES = ("ledger", "projections", "api", "storage", "factledger", "seeds")
+
+# What a build or an install may print only when something is deprecated or
+# wrong: Python's warnings (SetuptoolsDeprecationWarning, ...), setuptools'
+# "!!" banners and pip's DEPRECATION lines.
+WARNED = re.compile(r"DEPRECATION|Deprecat|\w+Warning\b|^\s*!!\s*$", re.MULTILINE)
+
+
+def package_check() -> None:
+    """The wheel as a user gets it: built, installed with its dependencies into a
+    new virtual environment, and run from a folder outside this work tree."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    with tempfile.TemporaryDirectory(prefix="factledger-package-") as folder:
+        temp = Path(folder)
+        say("building the wheel")
+        quiet(PYTHON, "-m", "pip", "wheel", "--verbose", "--no-deps", "-w", temp, ROOT, cwd=temp)
+        (wheel,) = temp.glob("factledger-*.whl")
+        check_wheel_files(wheel, f"{project['name']}-{project['version']}.dist-info")
+        say(f"installing {wheel.name} into a new virtual environment")
+        # No pip of its own (ensurepip takes longer than the install): .venv's
+        # installs into it.
+        venv.EnvBuilder().create(temp / "venv")
+        bin_dir = temp / "venv" / BIN.name
+        quiet(PYTHON, "-m", "pip", "--python", bin_dir / "python", "install", wheel, cwd=temp)
+        say("running it from another folder")
+        elsewhere = temp / "elsewhere"
+        elsewhere.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FACTLEDGER_"))}
+        env["FACTLEDGER_DATABASE_URL"] = f"sqlite:///{elsewhere}/ledger.db"
+        factledger = bin_dir / "factledger"
+        for command, expected in [
+            ((factledger, "--help"), "Usage: factledger [OPTIONS] COMMAND"),
+            ((factledger, "--version"), f"factledger {project['version']}"),
+            ((bin_dir / "python", "-m", "factledger", "--help"), "Usage: python -m factledger"),
+            ((factledger, "serve", "--help"), "--no-projector"),
+            ((factledger, "seed"), "0 already there"),
+            ((factledger, "seed"), "0 events appended"),
+        ]:
+            said = quiet(*command, cwd=elsewhere, env=env)
+            if expected not in said:
+                sys.exit(f"{' '.join(map(str, command))} did not say {expected!r}:\n{said}")
+    say("the wheel installs and runs")
+
+
+def quiet(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """What `command` printed; exits if it failed or warned."""
+    done = subprocess.run(
+        [str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    said = done.stdout + done.stderr
+    shown = " ".join(map(str, command))
+    if done.returncode != 0:
+        sys.exit(f"{shown} failed:\n{said[-5000:]}")
+    warned = [line for line in said.splitlines() if WARNED.search(line)]
+    if warned:
+        sys.exit(f"{shown} warned:\n" + "\n".join(warned))
+    return said
+
+
+def check_wheel_files(wheel: Path, dist_info: str) -> None:
+    """The wheel holds every file of the product's packages (subpackages, seeds,
+    py.typed, templates), the license, and nothing else at the top."""
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {
+        str(path.relative_to(ROOT))
+        for package in PRODUCT_PACKAGES
+        for path in (ROOT / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    missing = sorted(wanted - shipped)
+    tops = {name.split("/", 1)[0] for name in shipped} - {dist_info}
+    if missing or tops != set(PRODUCT_PACKAGES) or f"{dist_info}/licenses/LICENSE" not in shipped:
+        sys.exit(f"{wheel.name}: missing {missing}, top-level {sorted(tops)}")
 
 
 def both_backends() -> Iterator[tuple[str, str]]:
@@ -218,6 +297,9 @@ def main() -> None:
         test(args)
     elif command == "check":
         check()
+    elif command == "package-check":
+        ensure_venv("")
+        package_check()
     elif command in ("contract", "conformance"):
         if Path(sys.prefix).resolve() != VENV.resolve():
             ensure_venv("[dev]")
