@@ -9,7 +9,7 @@ run:  ## set up, seed the SQLite ledger, print a key, serve on http://127.0.0.1:
 test:  ## set up, then run every test (PostgreSQL tests skip with a reason when it is down, fail under CI=true)
 	$(PYTHON) scripts/dev.py test
 
-check:  ## ruff, ruff format --check, mypy --strict
+check:  ## ruff, ruff format --check, mypy --strict, hadolint (Dockerfile), compose schema (compose.yaml)
 	$(PYTHON) scripts/dev.py check
 
 package-check:  ## build the wheel, install it into a new venv, run factledger from elsewhere

@@ -3,7 +3,7 @@
 
     python3 scripts/dev.py run        # .venv, seeded SQLite ledger, a key, then serve
     python3 scripts/dev.py test [...] # .venv with the dev tools, then pytest [...]
-    python3 scripts/dev.py check      # ruff, ruff format --check, mypy --strict
+    python3 scripts/dev.py check      # ruff, mypy --strict, hadolint, compose.yaml's schema
     python3 scripts/dev.py package-check  # the wheel, installed in a new venv, run elsewhere
     python3 scripts/dev.py contract   # ../shared/contract/check.py on SQLite and PostgreSQL
     python3 scripts/dev.py conformance  # schemathesis against `factledger serve`, both backends
@@ -115,6 +115,8 @@ def check() -> None:
     call(BIN / "ruff", "check", ".")
     call(BIN / "ruff", "format", "--check", ".")
     call(BIN / "mypy", "--strict", *packages)
+    call(BIN / "hadolint", "--no-color", "Dockerfile")
+    call(BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml")
 
 
 PRODUCT_PACKAGES = ("ledger", "projections", "api", "storage", "factledger", "seeds")
