@@ -73,9 +73,19 @@ def ensure_venv(extras: str) -> None:
 
 
 def run() -> None:
-    ensure_venv("")
+    # In the venv (`main` re-executes this script there).
+    from factledger.listening import ListenAddressUnavailable, check_can_listen  # noqa: PLC0415
+
     env = dict(os.environ)
     env.setdefault("FACTLEDGER_DATABASE_URL", "sqlite:///./factledger.db")
+    host, port = env.get("FACTLEDGER_HOST", "127.0.0.1"), env.get("FACTLEDGER_PORT", "8000")
+    # Before anything is seeded or a key printed: can `serve` listen there?
+    if not port.isdigit():
+        sys.exit(f"error: FACTLEDGER_PORT must be a port number, not {port!r}")
+    try:
+        check_can_listen(host, int(port))
+    except ListenAddressUnavailable as error:
+        sys.exit(f"error: {error} (here: FACTLEDGER_HOST, FACTLEDGER_PORT)")
     say(f"seeding {env['FACTLEDGER_DATABASE_URL']}")
     call(BIN / "factledger", "seed", env=env)
     made = subprocess.run(
@@ -89,7 +99,6 @@ def run() -> None:
     if made.returncode != 0:
         sys.exit(made.stderr.strip())
     key = made.stdout.strip().splitlines()[-1]
-    host, port = env.get("FACTLEDGER_HOST", "127.0.0.1"), env.get("FACTLEDGER_PORT", "8000")
     print(
         f"\nFactledger is starting on http://{host}:{port}  (API docs: http://{host}:{port}/docs)\n"
         f"A key to write with (role editor, shown once):\n\n    {key}\n\n"
@@ -294,6 +303,9 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     command, *args = sys.argv[1:] or ["help"]
     if command == "run":
+        if Path(sys.prefix).resolve() != VENV.resolve():
+            ensure_venv("")
+            os.execv(PYTHON, [str(PYTHON), __file__, command])
         run()
     elif command == "test":
         test(args)
