@@ -21,6 +21,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from factledger.keys import ApiKeys, KeyNotFound
+from factledger.listening import ListenAddressUnavailable, check_can_listen
 from factledger.persistence import open_persistence
 from factledger.rebuilding import parallel_load
 from factledger.runtime import settle_heap
@@ -33,6 +34,7 @@ from ledger.errors import LedgerError
 from ledger.times import format_instant, from_micros
 from projections.rebuild import rebuild as rebuild_read_models
 from storage.database import InvalidDatabaseUrl
+from storage.reachability import DatabaseUnreachable, check_reachable
 
 __all__ = ["main"]
 
@@ -60,6 +62,7 @@ def _settings() -> Settings:
 @contextmanager
 def _service(settings: Settings | None = None) -> Iterator[LedgerService]:
     settings = settings or _settings()
+    check_reachable(settings.database)
     try:
         service = LedgerService(settings)
     except Exception as error:  # noqa: BLE001 (any failure to open is reported as one line)
@@ -76,6 +79,7 @@ def _service(settings: Settings | None = None) -> Iterator[LedgerService]:
 def _api_keys() -> Iterator[ApiKeys]:
     """The ledger's keys alone: nothing else of the ledger is opened or created."""
     settings = _settings()
+    check_reachable(settings.database)
     try:
         persistence = open_persistence(settings.database)
     except Exception as error:  # noqa: BLE001 (any failure to open is reported as one line)
@@ -94,6 +98,9 @@ def _one_line(error: BaseException) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="factledger", prog_name="factledger", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """Factledger: an event-sourced, bitemporal fact-checking ledger."""
 
@@ -109,6 +116,7 @@ def cli() -> None:
 )
 def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
     """Serve the HTTP API (creates the schema on an empty database)."""
+    check_can_listen(host, port)
     settings = _settings()
     if no_projector:
         settings = settings.model_copy(update={"projector": False})
@@ -295,3 +303,6 @@ def main() -> None:
     except InvalidDatabaseUrl as error:
         click.echo(f"error: FACTLEDGER_DATABASE_URL: {error}", err=True)
         sys.exit(2)
+    except (DatabaseUnreachable, ListenAddressUnavailable) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
