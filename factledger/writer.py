@@ -310,9 +310,10 @@ class Writer:
             return False
         batch.fresh.add(claim_id)
         held = self.histories.synced(claim_id)
-        rows = await self._in_database(self.queries.claim_rows, claim_id, held[0] if held else 0)
+        version = held[0] if held else 0
+        rows = await self._in_database(self.queries.claim_rows, claim_id, version)
         try:
-            self.histories.read(claim_id, rows, lambda _: None)
+            self.histories.read(claim_id, rows, lambda _: None, version)
         except VersionGap:
             return True  # dropped meanwhile: read afresh one by one
         return bool(rows.rows)
