@@ -9,11 +9,13 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from api.feed import HeadWatch
+from api.metrics import RequestMetrics, counting
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.routes import claims, events, health, problems, read_models, writes
+from api.routes import claims, events, health, metrics, problems, read_models, writes
 from api.state import Ledger
 from factledger.keys import KeyCache
+from factledger.metrics import ProcessMetrics
 from factledger.reads import ClaimReads
 from factledger.runtime import settle_heap
 from factledger.service import LedgerService
@@ -47,10 +49,12 @@ def create_app(
     (`factledger.runtime.settle_heap`): for a serving process, not for tests
     that make many apps.
     """
+    configured = settings or (service.settings if service is not None else Settings())
+    counted = ProcessMetrics(configured.metrics_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = service or LedgerService(settings or Settings())
+        opened = service or LedgerService(configured)
         async with AsyncExitStack() as stack:
             if service is None:
                 stack.callback(opened.close)  # last: the writer answers every caller first
@@ -75,6 +79,7 @@ def create_app(
                 projector=runner,
             )
             stack.push_async_callback(ledger.head_watch.close)
+            await stack.enter_async_context(counting(counted, ledger))
             if runner is not None:
                 runner.start()
                 stack.callback(runner.stop)
@@ -92,9 +97,11 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
-    for module in (writes, claims, read_models, events, health, problems):
+    for module in (writes, claims, read_models, events, health, metrics, problems):
         app.include_router(module.router)
     install_openapi(app)
+    app.state.metrics = counted
+    app.add_middleware(RequestMetrics, metrics=counted)
     return app
 
 

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
         description="Memory each process may keep decoded claim histories in, in MiB.",
     )
 
+    metrics_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Set by `serve` for its workers: the directory, made afresh for each "
+        "`serve`, where every worker keeps its metrics so that `GET /metrics` adds them up "
+        "(prometheus_client's multiprocess mode). Unset: each process counts alone.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _parses(cls, url: str) -> str:

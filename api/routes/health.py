@@ -12,7 +12,7 @@ from api.state import Ledger
 from projections.runner import read_role
 from projections.store import READ_MODELS
 
-__all__ = ["router"]
+__all__ = ["readiness", "router"]
 
 router = APIRouter(tags=["operations"])
 
@@ -29,7 +29,7 @@ async def healthz() -> Health:
     summary="The database is reachable; where the ledger and its read models stand",
 )
 async def readyz(ledger: LedgerDep) -> Readiness:
-    return await run_in_threadpool(_readiness, ledger)
+    return await run_in_threadpool(readiness, ledger)
 
 
 def _projector_role(ledger: Ledger) -> str:
@@ -41,7 +41,8 @@ def _projector_role(ledger: Ledger) -> str:
     return "off"
 
 
-def _readiness(ledger: Ledger) -> Readiness:
+def readiness(ledger: Ledger) -> Readiness:
+    """Where the ledger and its read models stand (blocking: it asks the database)."""
     service = ledger.service
     queries = service.store.event_queries
     queries.ping()
