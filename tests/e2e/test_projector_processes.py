@@ -22,7 +22,7 @@ from factledger.service import LedgerService
 from factledger.settings import Settings
 from projections.leases import rebuild_lock
 from storage.database import Backend, Database
-from tests.e2e.test_cli import FACTLEDGER, call, free_port, run
+from tests.e2e.processes import FACTLEDGER, call, free_port, run
 from tests.stories import append, dump, random_ledger
 
 pytestmark = pytest.mark.slow
