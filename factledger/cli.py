@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from factledger.keys import KeyNotFound
 from factledger.metrics import serving_directory
 from factledger.rebuilding import parallel_load
-from factledger.runtime import settle_heap
+from factledger.runtime import settle_heap, unwinding_on_sigterm
 from factledger.seeding import load_seeds, seed_ledger
 from factledger.service import LedgerService
 from factledger.settings import Settings
@@ -106,6 +106,7 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
         err=True,
     )
     with ExitStack() as stack:
+        stack.enter_context(unwinding_on_sigterm())  # first in: taken down last
         stack.enter_context(serving_directory())  # the workers' metrics, added up
         if settings.projector:
             stack.enter_context(_projector_child())
