@@ -85,8 +85,9 @@ class RequestMetrics:
 
 @asynccontextmanager
 async def counting(metrics: ProcessMetrics, ledger: Ledger) -> AsyncIterator[None]:
-    """While a served app runs: its writer's batches are counted and its history
-    cache copied every second; at the end, the process stops counting."""
+    """While a served app runs: it counts as a worker, its writer's batches are
+    counted and its history cache copied every second."""
+    metrics.start()
     ledger.writer.on_batch = metrics.batch_committed
     sampling = asyncio.create_task(
         _sample_cache(metrics, ledger.service.histories), name="metrics: history cache"

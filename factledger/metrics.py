@@ -178,9 +178,12 @@ class ProcessMetrics:
         self._requests_by_label: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._counted = _Counted()
         self._sampling = threading.Lock()
-        self.workers.set(1)
 
     # --- counting ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """This process serves: it counts as a worker."""
+        self.workers.set(1)
 
     def request_answered(self, method: str, route: str, status: int, seconds: float) -> None:
         """One request (from the event loop: not thread-safe)."""
@@ -213,7 +216,8 @@ class ProcessMetrics:
             self._counted = _Counted(report.hits, report.misses)
 
     def close(self) -> None:
-        """This process stops counting: its gauges no longer count."""
+        """This process no longer serves: its gauges no longer count."""
+        self.workers.set(0)
         if self.directory is not None:
             mark_process_dead(os.getpid(), str(self.directory))  # type: ignore[no-untyped-call]
 
@@ -263,7 +267,16 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # someone else's: not ours to forget
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Dead, and not yet reaped by its parent (Linux; elsewhere: not known)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 @contextmanager
