@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -21,6 +22,9 @@ from factledger.runtime import settle_heap
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from storage.postgres.listener import ListenedGeneration
+
+if TYPE_CHECKING:
+    from api.tracing import Tracing
 
 __all__ = ["create_app", "create_served_app"]
 
@@ -56,6 +60,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = service or LedgerService(configured)
         async with AsyncExitStack() as stack:
+            if tracing is not None:
+                stack.callback(tracing.close)  # last of all: every span sent
             if service is None:
                 stack.callback(opened.close)  # last: the writer answers every caller first
             reader = opened.store.claim_reader()
@@ -102,7 +108,15 @@ def create_app(
     install_openapi(app)
     app.state.metrics = counted
     app.add_middleware(RequestMetrics, metrics=counted)
+    tracing = _traced(app, configured) if configured.tracing else None
     return app
+
+
+def _traced(app: FastAPI, settings: Settings) -> Tracing:
+    # Imported only when tracing is on: OpenTelemetry's SDK is an optional extra.
+    from api.tracing import trace_app  # noqa: PLC0415
+
+    return trace_app(app, settings)
 
 
 def create_served_app() -> FastAPI:

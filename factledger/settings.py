@@ -4,6 +4,7 @@ validated at start-up, then passed down. No other module reads os.environ."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,23 @@ class Settings(BaseSettings):
         "`serve`, where every worker keeps its metrics so that `GET /metrics` adds them up "
         "(prometheus_client's multiprocess mode). Unset: each process counts alone.",
     )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace requests and database calls with OpenTelemetry (needs the "
+        "`factledger[otel]` extra). Also on when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="OpenTelemetry's own setting: where the OTLP exporter sends spans "
+        "(http/protobuf, e.g. http://collector:4318); setting it turns tracing on.",
+    )
+    otel_traces_exporter: Literal["otlp", "console", "none"] = Field(
+        default="otlp",
+        validation_alias="OTEL_TRACES_EXPORTER",
+        description="OpenTelemetry's own setting: otlp, console (spans printed on standard "
+        "output), or none (tracing off whatever else is set).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -64,3 +82,9 @@ class Settings(BaseSettings):
     @property
     def database(self) -> Database:
         return Database.from_url(self.database_url)
+
+    @property
+    def tracing(self) -> bool:
+        """Whether requests and database calls are traced (`api.tracing`)."""
+        configured = self.otel_enabled or self.otel_exporter_otlp_endpoint is not None
+        return configured and self.otel_traces_exporter != "none"
