@@ -52,7 +52,7 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"FACTLEDGER_{str(e['loc'][0]).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            f"{Settings.variable(str(e['loc'][0]))}: {e['msg'].removeprefix('Value error, ')}"
             for e in error.errors()
         )
         raise CommandError(problems) from None

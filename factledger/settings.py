@@ -79,6 +79,14 @@ class Settings(BaseSettings):
         Database.from_url(url)
         return url
 
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable a setting is read from, by the name a
+        validation error gives it: FACTLEDGER_* or, for OpenTelemetry's and
+        prometheus_client's own, theirs."""
+        aliases = {field.validation_alias for field in cls.model_fields.values()}
+        return name if name in aliases else f"FACTLEDGER_{name.upper()}"
+
     @property
     def database(self) -> Database:
         return Database.from_url(self.database_url)

@@ -1,8 +1,10 @@
-"""Tracing is on when configured, by our setting or by OpenTelemetry's own."""
+"""Settings read from the environment: tracing is on when configured (by our
+setting or by OpenTelemetry's own), and a wrong one is named by its variable."""
 
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from factledger.settings import Settings
 
@@ -25,3 +27,17 @@ def test_tracing_is_on_only_when_configured(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert Settings().tracing is traced
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("OTEL_TRACES_EXPORTER", "zipkin"), ("FACTLEDGER_HISTORY_CACHE_MIB", "0")],
+)
+def test_a_wrong_setting_is_named_by_the_variable_it_is_read_from(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    [error] = refused.value.errors()
+    assert Settings.variable(str(error["loc"][0])) == variable
