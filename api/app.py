@@ -16,17 +16,18 @@ from api.problems import install_problem_handlers
 from api.routes import claims, events, health, metrics, problems, read_models, writes
 from api.state import Ledger
 from factledger.keys import KeyCache
+from factledger.ledger_reads import LedgerReads
 from factledger.metrics import ProcessMetrics
 from factledger.reads import ClaimReads
 from factledger.runtime import settle_heap
 from factledger.service import LedgerService
 from factledger.settings import Settings
-from storage.postgres.listener import ListenedGeneration
+from projections.runner import ProjectorRole, ProjectorRunner, read_role
 
 if TYPE_CHECKING:
     from api.tracing import Tracing
 
-__all__ = ["create_app", "create_served_app"]
+__all__ = ["create_app", "create_served_app", "projector_role"]
 
 DESCRIPTION = """
 An event-sourced, bitemporal fact-checking ledger.
@@ -64,13 +65,13 @@ def create_app(
                 stack.callback(tracing.close)  # last of all: every span sent
             if service is None:
                 stack.callback(opened.close)  # last: the writer answers every caller first
-            reader = opened.store.claim_reader()
+            persistence = opened.persistence
+            reader = persistence.claim_reader()
             await reader.open()
             stack.push_async_callback(reader.close)
-            generation = opened.store.keys_generation()
-            if isinstance(generation, ListenedGeneration):
-                await generation.start()
-                stack.push_async_callback(generation.stop)
+            generation = persistence.keys_generation()
+            await generation.start()
+            stack.push_async_callback(generation.stop)
             writer = opened.new_writer()
             await writer.start()
             stack.push_async_callback(writer.close)
@@ -79,9 +80,14 @@ def create_app(
             ledger = app.state.ledger = Ledger(
                 service=opened,
                 writer=writer,
-                reads=ClaimReads(opened.histories, opened.store.event_queries, reader),
+                reads=LedgerReads(
+                    ClaimReads(opened.histories, persistence.events, reader),
+                    persistence,
+                    opened.histories,
+                    projector_role=lambda: projector_role(opened.settings, runner),
+                ),
                 keys=KeyCache(opened.keys, generation),
-                head_watch=HeadWatch(opened.store.event_log.head_position),
+                head_watch=HeadWatch(persistence.event_log.head_position),
                 projector=runner,
             )
             stack.push_async_callback(ledger.head_watch.close)
@@ -119,6 +125,16 @@ def _traced(app: FastAPI, settings: Settings) -> Tracing:
     return trace_app(app, settings)
 
 
+def projector_role(settings: Settings, runner: ProjectorRunner | None) -> ProjectorRole | None:
+    """The role of this `serve`'s projector (in this process, or in its child);
+    None when it runs none."""
+    if runner is not None:
+        return runner.role
+    if settings.projector_child and settings.projector_status_file is not None:
+        return read_role(settings.projector_status_file)
+    return None
+
+
 def create_served_app() -> FastAPI:
     """The app `factledger serve` runs in each worker."""
-    return create_app(freeze_heap=True)
+    return create_app(Settings.handed_down(), freeze_heap=True)

@@ -17,14 +17,11 @@ _GC_THRESHOLDS: Final = (10_000, 20, 10)
 def settle_heap() -> None:
     """Once a serving process has started: everything alive then (modules,
     models, schemas: most of the heap) is moved out of the garbage collector's
-    sight, so that a full collection walks only what requests make (65 ms ->
-    3 ms per full collection with a claim of 1,000 events cached, measured
-    in-process); and the youngest generation is collected every 10,000
-    allocations rather than 700: a request or a batch makes a few dozen
-    containers, nearly all gone before the next collection, so collecting
-    that often only walked the same work in flight again and again (GC took
-    about 40 ms of every second of appends at 32 clients, then about 6 ms:
-    docs/benchmarks.md)."""
+    sight, so that a full collection walks only what requests make; and the
+    youngest generation is collected every 10,000 allocations rather than
+    700: a request or a batch makes a few dozen containers, nearly all gone
+    before the next collection, so collecting that often only walked the same
+    work in flight again and again. The figures are in docs/benchmarks.md."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*_GC_THRESHOLDS)

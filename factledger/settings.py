@@ -3,13 +3,18 @@ validated at start-up, then passed down. No other module reads os.environ."""
 
 from __future__ import annotations
 
+import os
+from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from storage.database import Database
+from projections.projector import DEFAULT_BATCH_SIZE
+from storage.database import Database, InvalidDatabaseUrl
+
+_HANDED_DOWN: Final = "FACTLEDGER_SERVED_SETTINGS"
 
 __all__ = ["Settings"]
 
@@ -39,7 +44,7 @@ class Settings(BaseSettings):
         description="Set by `serve`: where its projector child writes its role for the workers.",
     )
     projector_batch_size: int = Field(
-        default=500, ge=1, le=10_000, description="Events per projector transaction."
+        default=DEFAULT_BATCH_SIZE, ge=1, le=10_000, description="Events per projector transaction."
     )
     history_cache_mib: int = Field(
         default=256,
@@ -76,7 +81,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _parses(cls, url: str) -> str:
-        Database.from_url(url)
+        try:
+            Database.from_url(url)
+        except InvalidDatabaseUrl as error:
+            raise ValueError(error.detail) from None
         return url
 
     @classmethod
@@ -87,7 +95,7 @@ class Settings(BaseSettings):
         aliases = {field.validation_alias for field in cls.model_fields.values()}
         return name if name in aliases else f"FACTLEDGER_{name.upper()}"
 
-    @property
+    @cached_property
     def database(self) -> Database:
         return Database.from_url(self.database_url)
 
@@ -96,3 +104,16 @@ class Settings(BaseSettings):
         """Whether requests and database calls are traced (`api.tracing`)."""
         configured = self.otel_enabled or self.otel_exporter_otlp_endpoint is not None
         return configured and self.otel_traces_exporter != "none"
+
+    def hand_down(self) -> dict[str, str]:
+        """These settings as the environment of a process `serve` starts (its
+        workers, its projector child), which reads them with `Settings.handed_down()`."""
+        # By alias: the settings read under another name (OTEL_*, ...) are
+        # validated under it.
+        return {_HANDED_DOWN: self.model_dump_json(by_alias=True)}
+
+    @classmethod
+    def handed_down(cls) -> Settings:
+        """The settings `serve` handed down to this process, else those of the environment."""
+        handed = os.environ.get(_HANDED_DOWN)
+        return cls.model_validate_json(handed) if handed else cls()

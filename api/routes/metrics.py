@@ -16,8 +16,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from api.deps import LedgerDep, ReaderDep
 from api.openapi import problem_responses
 from api.problems import DATABASE_ERRORS
-from api.routes.health import readiness
-from api.state import Ledger
+from factledger.ledger_reads import Readiness
 from factledger.metrics import ProcessMetrics
 from projections.runner import ProjectorRole
 
@@ -45,35 +44,35 @@ PROJECTOR_ROLES: Final = (*(role.value for role in ProjectorRole), "off")
 )
 async def metrics(_: ReaderDep, ledger: LedgerDep, request: Request) -> Response:
     process: ProcessMetrics = request.app.state.metrics
+    try:
+        ready: Readiness | None = await ledger.reads.readiness()
+    except DATABASE_ERRORS as error:
+        log.warning("metrics: the database cannot be read: %s", error)
+        ready = None
     process.sample_cache(ledger.service.histories.report())
-    body = await run_in_threadpool(process.exposition, LedgerFigures(ledger))
+    body = await run_in_threadpool(process.exposition, LedgerFigures(ready))
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 class LedgerFigures:
-    """What the ledger's database says when scraped (the figures of `/readyz`):
-    they belong to the ledger, not to a worker. When the database cannot be
-    reached, only `factledger_database_up 0`: the workers' own figures are
-    still answered."""
+    """What the ledger's database said when scraped (the figures of `/readyz`):
+    they belong to the ledger, not to a worker. When the database could not
+    be read (`ready` None), only `factledger_database_up 0`: the workers' own
+    figures are still answered."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, ready: Readiness | None) -> None:
+        self.ready = ready
 
     def collect(self) -> Iterator[Metric]:
-        up = GaugeMetricFamily(
+        ready = self.ready
+        yield GaugeMetricFamily(
             "factledger_database_up",
             "1 when this scrape read the ledger's database, else 0 (and the figures "
             "read from it are missing).",
+            0 if ready is None else 1,
         )
-        try:
-            ready = readiness(self.ledger)
-        except DATABASE_ERRORS as error:
-            log.warning("metrics: the database cannot be read: %s", error)
-            up.add_metric([], 0)
-            yield up
+        if ready is None:
             return
-        up.add_metric([], 1)
-        yield up
         yield GaugeMetricFamily(
             "factledger_ledger_position", "The newest position in the ledger.", ready.position
         )
@@ -87,9 +86,9 @@ class LedgerFigures:
             "Events in the ledger that a read model has not applied yet.",
             labels=["read_model"],
         )
-        for name, status in ready.read_models.items():
-            position.add_metric([name], status.position)
-            lag.add_metric([name], status.lag)
+        for name, (applied, behind) in ready.read_models.items():
+            position.add_metric([name], applied)
+            lag.add_metric([name], behind)
         yield position
         yield lag
         role = GaugeMetricFamily(
@@ -98,8 +97,9 @@ class LedgerFigures:
             "standing_by: another one does; stopped; off: not run here), 0 for the others.",
             labels=["role"],
         )
+        current = ready.projector.value if ready.projector is not None else "off"
         for name in PROJECTOR_ROLES:
-            role.add_metric([name], float(name == ready.projector))
+            role.add_metric([name], float(name == current))
         yield role
         # The checkpoint's size (SPEC §4) joins these once the ledger signs
         # checkpoints (SPEC §6), read from the latest one like the figures above.

@@ -84,7 +84,7 @@ def test_without_the_database_its_figures_are_missing_and_the_rest_still_answere
     def gone() -> None:
         raise OperationalError("the database went away")
 
-    monkeypatch.setattr(service.store.event_queries, "ping", gone)
+    monkeypatch.setattr(service.persistence.events, "ping", gone)
     counted = figures(client)
     assert counted["factledger_database_up"] == 0
     assert counted['factledger_http_requests_total{method="GET",route="/claims",status="200"}'] == 1

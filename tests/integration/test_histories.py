@@ -36,7 +36,7 @@ def stored(service: LedgerService, claim_id: UUID) -> list[RecordedEvent]:
     """The claim's events straight from the database, decoded afresh."""
     return [
         decode_row(row)
-        for row in service.store.event_queries.rows_after(0, 100_000)
+        for row in service.persistence.events.rows_after(0, 100_000)
         if row.claim_id == claim_id
     ]
 
