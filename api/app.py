@@ -5,21 +5,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from api.feed import HeadWatch
+from api.metrics import RequestMetrics, counting
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.routes import claims, events, health, problems, read_models, writes
+from api.routes import claims, events, health, metrics, problems, read_models, writes
 from api.state import Ledger
 from factledger.keys import KeyCache
 from factledger.ledger_reads import LedgerReads
+from factledger.metrics import ProcessMetrics
 from factledger.reads import ClaimReads
 from factledger.runtime import settle_heap
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from projections.runner import ProjectorRole, ProjectorRunner, read_role
+
+if TYPE_CHECKING:
+    from api.tracing import Tracing
 
 __all__ = ["create_app", "create_served_app", "projector_role"]
 
@@ -48,11 +54,15 @@ def create_app(
     (`factledger.runtime.settle_heap`): for a serving process, not for tests
     that make many apps.
     """
+    configured = settings or (service.settings if service is not None else Settings())
+    counted = ProcessMetrics(configured.metrics_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = service or LedgerService(settings or Settings())
+        opened = service or LedgerService(configured)
         async with AsyncExitStack() as stack:
+            if tracing is not None:
+                stack.callback(tracing.close)  # last of all: every span sent
             if service is None:
                 stack.callback(opened.close)  # last: the writer answers every caller first
             persistence = opened.persistence
@@ -81,6 +91,7 @@ def create_app(
                 projector=runner,
             )
             stack.push_async_callback(ledger.head_watch.close)
+            await stack.enter_async_context(counting(counted, ledger))
             if runner is not None:
                 runner.start()
                 stack.callback(runner.stop)
@@ -98,10 +109,20 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
-    for module in (writes, claims, read_models, events, health, problems):
+    for module in (writes, claims, read_models, events, health, metrics, problems):
         app.include_router(module.router)
     install_openapi(app)
+    app.state.metrics = counted
+    app.add_middleware(RequestMetrics, metrics=counted)
+    tracing = _traced(app, configured) if configured.tracing else None
     return app
+
+
+def _traced(app: FastAPI, settings: Settings) -> Tracing:
+    # Imported only when tracing is on: OpenTelemetry's SDK is an optional extra.
+    from api.tracing import trace_app  # noqa: PLC0415
+
+    return trace_app(app, settings)
 
 
 def projector_role(settings: Settings, runner: ProjectorRunner | None) -> ProjectorRole | None:

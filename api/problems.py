@@ -31,6 +31,7 @@ from ledger.errors import (
 )
 
 __all__ = [
+    "DATABASE_ERRORS",
     "PROBLEM_CONTENT_TYPE",
     "PROBLEM_KINDS",
     "FieldError",
@@ -45,6 +46,14 @@ PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 PROBLEM_BASE: Final = "/problems/"
 
 log = logging.getLogger("factledger.api")
+
+DATABASE_ERRORS: Final = (
+    OperationalError,
+    InterfaceError,
+    ConnectionUnavailableError,
+    psycopg.OperationalError,
+)
+"""What the database raises when it cannot be reached: answered 503."""
 
 
 class FieldError(BaseModel):
@@ -263,11 +272,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(ValidationError, on_body_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for database_error in (
-        OperationalError,
-        InterfaceError,
-        ConnectionUnavailableError,
-        psycopg.OperationalError,
-    ):
+    for database_error in DATABASE_ERRORS:
         app.add_exception_handler(database_error, on_database_down)
     app.add_exception_handler(Exception, on_bug)

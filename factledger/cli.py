@@ -22,9 +22,10 @@ from pydantic import ValidationError
 
 from factledger.keys import ApiKeys, KeyNotFound
 from factledger.listening import ListenAddressUnavailable, check_can_listen
+from factledger.metrics import serving_directory
 from factledger.persistence import open_persistence
 from factledger.rebuilding import parallel_load
-from factledger.runtime import settle_heap
+from factledger.runtime import settle_heap, unwinding_on_sigterm
 from factledger.seeding import load_seeds, seed_ledger
 from factledger.service import LedgerService
 from factledger.settings import Settings
@@ -53,7 +54,7 @@ def _settings() -> Settings:
         return Settings.handed_down()
     except ValidationError as error:
         problems = "; ".join(
-            f"FACTLEDGER_{str(e['loc'][0]).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            f"{Settings.variable(str(e['loc'][0]))}: {e['msg'].removeprefix('Value error, ')}"
             for e in error.errors()
         )
         raise CommandError(problems) from None
@@ -128,6 +129,11 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
         err=True,
     )
     with ExitStack() as stack:
+        stack.enter_context(unwinding_on_sigterm())  # first in: taken down last
+        # Where the workers keep their metrics, added up when scraped.
+        settings = settings.model_copy(
+            update={"metrics_dir": stack.enter_context(serving_directory())}
+        )
         if settings.projector:
             settings = stack.enter_context(_projector_child(settings))
         # uvicorn's workers import the app afresh: the settings go to them, as

@@ -142,6 +142,8 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.events = 0
+        self.on_batch: Callable[[int], None] = _ignore
+        """Told the number of events of each batch committed (a served app's metrics)."""
 
     # --- the callers' side (in the writer's event loop) ------------------------------
 
@@ -487,6 +489,7 @@ class Writer:
                 self._remember(applied.key.scope, applied.key.request_hash, event)
         self.batches += 1
         self.events += len(written)
+        self.on_batch(len(written))
         claims = {claim_id: claim for claim_id, claim in batch.claims.items() if claim}
         try:
             self.histories.written(written, claims)
@@ -515,6 +518,10 @@ class Writer:
     def _fail(batch: _Batch, error: LedgerError) -> None:
         for applied in batch.applied:
             applied.pending.fail(error)
+
+
+def _ignore(_events: int) -> None:
+    pass
 
 
 @dataclass(frozen=True)

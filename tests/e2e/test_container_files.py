@@ -21,7 +21,7 @@ import yaml
 
 from factledger.cli import cli
 from storage.database import Backend, Database
-from tests.e2e.test_cli import FACTLEDGER, free_port
+from tests.e2e.processes import FACTLEDGER, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

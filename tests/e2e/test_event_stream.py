@@ -11,10 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_cli import call, served
+from tests.e2e.processes import call
 from tests.e2e.test_http_writes import CLAIM, REBUTTAL
-
-__all__ = ["served"]  # the fixture, shared with test_cli
 
 pytestmark = pytest.mark.slow
 

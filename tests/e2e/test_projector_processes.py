@@ -21,7 +21,7 @@ from psycopg import sql
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from storage.database import Backend, Database
-from tests.e2e.test_cli import FACTLEDGER, call, free_port, run
+from tests.e2e.processes import FACTLEDGER, call, free_port, run
 from tests.stories import append, dump, random_ledger
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from tests.e2e.test_cli import free_port, run
+from tests.e2e.processes import free_port, run
 
 COMMANDS = [("keys", "list"), ("seed",), ("serve", "--port", "0")]
 
