@@ -11,7 +11,7 @@ from factledger.service import LedgerService
 from ledger.claim import ClaimEvent
 from projections.read_models import ChangeFilter, ClaimFilter
 from projections.records import ChangeRecord, ClaimRecord
-from tests.unit.test_verdict_properties import Step, build
+from tests.verdict_model import Step, build
 
 WHAT = ["rebut", "withdraw_rebuttal", "verify", "retract", "attach", "withdraw_evidence", "amend"]
 

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.http_calls import CLAIM, REBUTTAL
 from tests.e2e.processes import call
-from tests.e2e.test_http_writes import CLAIM, REBUTTAL
 
 pytestmark = pytest.mark.slow
 

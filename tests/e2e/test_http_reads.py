@@ -15,7 +15,7 @@ from api.app import create_app
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from ledger.access import Role
-from tests.e2e.test_http_writes import CLAIM, REASON, REBUTTAL, VERIFICATION, post, problem
+from tests.e2e.http_calls import CLAIM, REASON, REBUTTAL, VERIFICATION, post, problem
 
 Headers = Callable[[Role], dict[str, str]]
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.access import Role
-from tests.e2e.test_http_writes import CLAIM, EVIDENCE, REASON, REBUTTAL, VERIFICATION, post
+from tests.e2e.http_calls import CLAIM, EVIDENCE, REASON, REBUTTAL, VERIFICATION, post
 
 Headers = Callable[[Role], dict[str, str]]
 

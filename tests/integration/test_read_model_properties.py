@@ -32,7 +32,7 @@ from projections.rebuild import ClaimRange, load_range, rebuild
 from storage.database import Backend, Database
 from tests.builders import Known
 from tests.stories import Dump, append, claim_events, dump, interleave, random_ledger
-from tests.unit.test_verdict_properties import reference, steps
+from tests.verdict_model import reference, steps
 
 Fresh = Callable[[], AbstractContextManager[LedgerService]]
 
