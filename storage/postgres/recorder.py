@@ -279,6 +279,9 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)
         kwargs["application_name"] = application_name
+        # Those opened before (creating the tables) are replaced: an unknown
+        # outcome's session is found by this name, to be ended before the lookup.
+        self.datastore.pool.drain()
 
 
 def _rolled_back(conn: psycopg.Connection[DictRow], error: psycopg.Error) -> bool:
