@@ -255,6 +255,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(error.status_code, slug, detail, headers=headers)
 
     async def on_database_down(_: Request, error: Exception) -> JSONResponse:
+        # "Nothing was changed" holds for whatever reaches here: the writer
+        # answers every database error of a write itself (nothing appended,
+        # or the outcome unknown), so a write's error here came before it
+        # (its key's lookup).
         log.warning("database unavailable: %s", error)
         return problem_response(
             503,

@@ -22,6 +22,14 @@ or used an Idempotency-Key first) is run again one command at a time against
 fresh state, so only the commands behind the refusal see it: a lost version
 race is retried within a bounded time, a used key is answered as a replay.
 A commit whose outcome is unknown is resolved by looking its events up.
+
+Every command is answered within `ANSWER_SECONDS` of its submission, whatever
+the database does (SPEC §4): a batch's lookups end by its oldest command's
+deadline, and a command whose time ran out while it waited for the batches
+before it is answered, untried, that nothing was appended. A database error
+before the append (reading claims, keys) appended nothing either; an append
+that may have reached the database is answered only with what the lookup
+found, else `OutcomeUnknown`.
 """
 
 from __future__ import annotations
@@ -63,8 +71,15 @@ from ledger.errors import (
 from ledger.history import ClaimHistory, VersionGap
 from ledger.recorded import RecordedEvent
 from ledger.times import to_micros
-from storage.errors import AppendRefused, CommitInterrupted, NotAppended, Refusal
+from storage.errors import (
+    DATABASE_ERRORS,
+    AppendRefused,
+    CommitInterrupted,
+    NotAppended,
+    Refusal,
+)
 from storage.mapper import decode, decode_row, stored_state
+from storage.postgres.pools import CHECKOUT_SECONDS
 from storage.queries import EventAppender, EventQueries
 from storage.rows import Appended, IdempotencyRow, IdempotencyScope, NewEvent
 
@@ -76,9 +91,15 @@ log = logging.getLogger(__name__)
 
 WRITE_DEADLINE_SECONDS: Final = 5.0
 """How long a write keeps retrying after losing races for a claim's next version."""
-RESOLVE_SECONDS: Final = 5.0
-"""How long a write whose commit was interrupted tries to find out whether it
-happened, before it answers that the outcome is unknown."""
+ANSWER_SECONDS: Final = 9.0
+"""Every command is answered within this of its submission (SPEC §4's ten
+seconds for a request, less what HTTP takes): a write whose commit was
+interrupted looks its events up until then, before it answers that the
+outcome is unknown."""
+_TRY_SECONDS: Final = CHECKOUT_SECONDS + 0.5
+"""A command is tried only while this much of its time is left (a connection
+may take a checkout to come)."""
+_ANSWER_MARGIN: Final = 0.3
 MAX_BATCH: Final = 500
 """Commands per transaction at most."""
 _KEYS_KEPT: Final = 10_000
@@ -90,6 +111,9 @@ class _Pending:
     command: Command
     future: asyncio.Future[Written]
     deadline: float
+    """Until when a lost race for the claim's next version is run again."""
+    answer_by: float
+    """When the caller must have its answer, whatever the database does."""
 
     def answer(self, written: Written) -> None:
         if not self.future.done():
@@ -157,7 +181,10 @@ class Writer:
         if not self._accepting:
             raise Unavailable("The ledger is shutting down; nothing was appended.")
         future: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(command, future, time.monotonic() + WRITE_DEADLINE_SECONDS))
+        now = time.monotonic()
+        self._queue.append(
+            _Pending(command, future, now + WRITE_DEADLINE_SECONDS, now + ANSWER_SECONDS)
+        )
         self._wake.set()
         return future
 
@@ -182,13 +209,37 @@ class Writer:
             while self._queue:
                 taken = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
                 try:
-                    await self._write(taken)
+                    await self._write(self._in_time(taken))
+                except DATABASE_ERRORS as error:
+                    # Every command still unanswered was never appended: an append
+                    # that may have reached the database answers its commands itself.
+                    log.warning("writer: the database failed a batch before its append: %s", error)
+                    for pending in taken:
+                        pending.fail(_not_tried(error))
                 except Exception as error:
                     log.exception("writer: a batch failed")
                     for pending in taken:
                         pending.fail(error)
             if not self._accepting:
                 return
+
+    @staticmethod
+    def _in_time(taken: list[_Pending]) -> list[_Pending]:
+        """The commands that still have time to be tried; the others are answered."""
+        now = time.monotonic()
+        kept = []
+        for pending in taken:
+            if pending.answer_by - now < _TRY_SECONDS:
+                pending.fail(
+                    Unavailable(
+                        "The database did not take the writes before this one in time; "
+                        "this one was not tried: nothing was appended. Retry shortly.",
+                        retry_after=2,
+                    )
+                )
+            else:
+                kept.append(pending)
+        return kept
 
     async def _in_database(self, call: Callable[..., T], *args: object) -> T:
         """Runs a blocking database call on the writer's own thread."""
@@ -448,7 +499,8 @@ class Writer:
         try:
             return await self._in_database(self.appender.append, events, keys)
         except CommitInterrupted as unknown:
-            found = await self._resolve([e.event_id for e in events], unknown)
+            answer_by = min(applied.pending.answer_by for applied in batch.applied)
+            found = await self._resolve([e.event_id for e in events], unknown, answer_by)
             if not found:
                 raise NotAppended(
                     f"the commit was interrupted and did not happen ({unknown})"
@@ -457,15 +509,21 @@ class Writer:
             # One transaction: either all of it is there, or none.
             return [by_id[event.event_id] for event in events]
 
-    async def _resolve(self, event_ids: list[UUID], unknown: CommitInterrupted) -> list[Appended]:
+    async def _resolve(
+        self, event_ids: list[UUID], unknown: CommitInterrupted, answer_by: float
+    ) -> list[Appended]:
         """Which of these events an interrupted commit appended: looked up as soon
-        as the database answers again; CommitInterrupted if it does not in time."""
-        deadline = time.monotonic() + RESOLVE_SECONDS
+        as the database answers again; CommitInterrupted if it does not before
+        `answer_by` (each lookup waits for a connection no longer than that)."""
+        deadline = answer_by - _ANSWER_MARGIN
         pause = 0.05
         while True:
+            within = min(CHECKOUT_SECONDS, deadline - time.monotonic())
             try:
+                if within <= 0:
+                    raise TimeoutError("no time was left to look the events up")
                 return await self._in_database(
-                    self.appender.find_appended, event_ids, unknown.session
+                    self.appender.find_appended, event_ids, unknown.session, within
                 )
             except Exception as error:
                 if time.monotonic() + pause > deadline:
@@ -544,6 +602,18 @@ def _stored(event: ClaimEvent, state: dict[str, object]) -> StoredEvent:
 
 _STATE_ERRORS: Final = (ItemNotFound, ItemAlreadyWithdrawn, OccurredBeforeItem, PreconditionFailed)
 """Refusals that depend on a claim's state past its registration (which never changes)."""
+
+
+def _not_tried(error: BaseException) -> Unavailable:
+    return Unavailable(
+        f"The database failed before this write was sent ({_one_line(error)}); "
+        "nothing was appended. Retry shortly.",
+        retry_after=2,
+    )
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _not_appended(error: NotAppended) -> Unavailable:

@@ -175,6 +175,12 @@ class PostgresReadModels(PostgresTrackingRecorder):
     def position(self, tables: TableSet = LIVE) -> int:
         return self.max_tracking_id(tables.tracking_name) or 0
 
+    def max_tracking_id(self, application_name: str) -> int | None:
+        """The library's, without its retries (ten, each as long as a pool's
+        checkout: a request must be answered within SPEC §4's bound)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return self._max_tracking_id(application_name, curs)
+
     # --- writes ---------------------------------------------------------------
 
     def apply(self, batch: Batch, tables: TableSet = LIVE) -> None:

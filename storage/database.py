@@ -134,7 +134,9 @@ class Database:
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
-            "POSTGRES_CONNECT_TIMEOUT": "10",
+            # The pool's checkout timeout (not libpq's): storage.postgres.pools
+            # sets it, with the other bounds, when the recorder is built.
+            "POSTGRES_CONNECT_TIMEOUT": "3",
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "15",
             # No ping per checkout: a broken connection fails its statement

@@ -13,9 +13,25 @@ looking the events up, never guessed.
 
 from __future__ import annotations
 
+import sqlite3
 from enum import StrEnum
+from typing import Final
 
-__all__ = ["AppendError", "AppendRefused", "CommitInterrupted", "NotAppended", "Refusal"]
+import psycopg
+from eventsourcing.persistence import PersistenceError
+
+__all__ = [
+    "DATABASE_ERRORS",
+    "AppendError",
+    "AppendRefused",
+    "CommitInterrupted",
+    "NotAppended",
+    "Refusal",
+]
+
+DATABASE_ERRORS: Final = (psycopg.Error, PersistenceError, sqlite3.Error)
+"""What a statement of either backend raises when the database fails it (the
+library's wrappings, or the drivers' own where a query uses them directly)."""
 
 
 class Refusal(StrEnum):

@@ -46,8 +46,11 @@ class EventAppender(Protocol):
         """Appends the events and the keyed writes in one transaction; raises one
         of `storage.errors` when it does not."""
 
-    def find_appended(self, event_ids: Sequence[UUID], session: int | None) -> list[Appended]:
-        """After an unknown outcome: the events among these that were appended."""
+    def find_appended(
+        self, event_ids: Sequence[UUID], session: int | None, within: float
+    ) -> list[Appended]:
+        """After an unknown outcome: the events among these that were appended;
+        the database's error when it cannot tell within about `within` seconds."""
 
 
 class EventQueries(Protocol):

@@ -53,7 +53,7 @@ class ListenedGeneration:
         while True:
             try:
                 await self._listen_once()
-            except (psycopg.Error, TimeoutError) as error:
+            except (psycopg.Error, OSError) as error:  # TimeoutError is an OSError
                 log.warning("listening on %s: %s; again in a second", self.channel, error)
             self._listening = False
             await asyncio.sleep(_RETRY_SECONDS)

@@ -6,11 +6,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Final
 from uuid import UUID
 
+import psycopg
+from eventsourcing.persistence import OperationalError
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import capabilities
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from storage.postgres.pools import dead_connection
 from storage.postgres.recorder import Tables
 from storage.queries import ClaimRows, Head
 from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
@@ -18,6 +21,8 @@ from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
 __all__ = ["KEYS_GENERATION", "PostgresEventQueries", "PostgresKeyQueries", "keys_channel"]
 
 KEYS_GENERATION: Final = "keys_generation"
+PING_SECONDS: Final = 1.0
+"""How long readiness waits for a connection: an outage is told at once, not after a checkout."""
 
 _STREAM_CHUNK: Final = 1_000 if capabilities.has_stream_chunked() else 1
 """Rows a stream takes from libpq at a time (chunks need libpq 17 or later)."""
@@ -70,15 +75,39 @@ class EventStatements:
         )
 
 
+class _DeadConnection(Exception):
+    """A read's connection was gone: it is tried once more."""
+
+
 class _Reader:
     def __init__(self, datastore: PostgresDatastore, tables: Tables) -> None:
         self.datastore = datastore
         self.tables = tables
 
     def _all(self, statement: Composed | SQL, params: Sequence[Any] = ()) -> list[DictRow]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            return curs.fetchall()
+        """The statement's rows; tried once more when its connection was dead
+        (idle in the pool while the server restarted)."""
+        try:
+            return self._once(statement, params)
+        except _DeadConnection:
+            return self._once(statement, params, last=True)
+
+    def _once(
+        self, statement: Composed | SQL, params: Sequence[Any], *, last: bool = False
+    ) -> list[DictRow]:
+        dead = False
+        try:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                try:
+                    curs.execute(statement, params, prepare=True)
+                    return curs.fetchall()
+                except psycopg.OperationalError:
+                    dead = dead_connection(conn)
+                    raise
+        except OperationalError as error:  # the library's wrapping of psycopg's
+            if dead and not last:
+                raise _DeadConnection from error
+            raise
 
 
 class PostgresEventQueries(_Reader):
@@ -87,7 +116,10 @@ class PostgresEventQueries(_Reader):
         self.statements = EventStatements(tables)
 
     def ping(self) -> None:
-        self._all(SQL("SELECT 1"))
+        """Raises the database's error, within a second or two, when it cannot
+        be reached (a connection is waited for no longer than `PING_SECONDS`)."""
+        with self.datastore.pool.connection(timeout=PING_SECONDS) as conn:
+            conn.execute("SELECT 1")
 
     def head(self) -> Head | None:
         rows = self._all(self.statements.head)

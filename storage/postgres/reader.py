@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any, Final
 from uuid import UUID
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool
 
 from storage.database import Database
+from storage.postgres.pools import ReadPool, connection_kwargs, dead_connection
 from storage.postgres.queries import EventStatements
 from storage.queries import ClaimRows
 
@@ -23,7 +24,7 @@ _POOL_SIZE: Final = 8
 class PostgresClaimReader:
     def __init__(self, database: Database, statements: EventStatements, application_name: str):
         self.statements = statements
-        self._pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+        self._pool = ReadPool(
             kwargs={
                 "host": database.host,
                 "port": database.port,
@@ -33,11 +34,10 @@ class PostgresClaimReader:
                 "autocommit": True,
                 "row_factory": dict_row,
                 "application_name": application_name,
-                "connect_timeout": 10,
+                **connection_kwargs(),
             },
             min_size=1,
             max_size=_POOL_SIZE,
-            timeout=10,
             open=False,
             connection_class=AsyncConnection[DictRow],
         )
@@ -53,6 +53,19 @@ class PostgresClaimReader:
         return self.statements.claim_rows_of(rows)
 
     async def _all(self, statement: Any, params: tuple[Any, ...]) -> list[DictRow]:
-        async with self._pool.connection() as conn, conn.cursor() as curs:
-            await curs.execute(statement, params, prepare=True)
-            return await curs.fetchall()
+        """The statement's rows; tried once more when its connection was dead
+        (idle in the pool while the server restarted)."""
+        dead = False
+        for last in (False, True):
+            try:
+                async with self._pool.connection() as conn, conn.cursor() as curs:
+                    try:
+                        await curs.execute(statement, params, prepare=True)
+                        return await curs.fetchall()
+                    except psycopg.OperationalError:
+                        dead = dead_connection(conn)
+                        raise
+            except psycopg.OperationalError:
+                if last or not dead:
+                    raise
+        raise AssertionError("unreachable")

@@ -23,6 +23,9 @@ names its constraint, which says whether a claim's version or a key was
 taken; a lock not granted in time appended nothing; a connection that broke
 once the batch was sent leaves the outcome unknown, and `find_appended`
 looks the events up, after making sure the old session can no longer commit.
+Only an ERROR that the server answered on a connection that lives on says
+that nothing was appended: a connection lost, or a FATAL (a shutdown's),
+may come after the commit.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from storage.errors import AppendRefused, CommitInterrupted, NotAppended, Refusal
 from storage.mapper import new_events
+from storage.postgres.pools import CHECKOUT_SECONDS, WritePool
 from storage.rows import Appended, IdempotencyRow, NewEvent
 
 __all__ = ["EVENTS_TABLE", "PostgresLedgerRecorder", "Tables"]
@@ -108,6 +112,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE
     ) -> None:
+        if not isinstance(datastore.pool, WritePool):
+            WritePool.replacing(datastore)
         super().__init__(datastore, events_table_name=events_table_name)
         self.tables = Tables(self.datastore.schema, self.events_table_name)
         self.sql_create_statements.extend(_create_statements(self.tables))
@@ -171,13 +177,9 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             )
             raise AppendRefused(refusal, str(error.diag.message_detail)) from error
         except psycopg.Error as error:
-            if conn.broken or conn.closed:
-                raise CommitInterrupted(str(error), session) from error
-            if error.sqlstate is not None:
-                # The server refused (a lock not granted in time, a statement
-                # cancelled, ...): the call's one transaction was rolled back.
+            if _rolled_back(conn, error):
                 raise NotAppended(str(error)) from error
-            raise RuntimeError(f"appending a batch: {error}") from error
+            raise CommitInterrupted(str(error), session) from error
         by_id = {row["event_id"]: row for row in rows}
         return [
             Appended(
@@ -237,23 +239,29 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             index=self.tables.index,
         )
 
-    def find_appended(self, event_ids: Sequence[UUID], session: int | None) -> list[Appended]:
+    def find_appended(
+        self, event_ids: Sequence[UUID], session: int | None, within: float = CHECKOUT_SECONDS
+    ) -> list[Appended]:
         """The events among these that were appended. Called after an unknown
         outcome: the session that sent them (a server process id) is ended first
-        if it is still there, so that an event not found now is never found later."""
-        with self.datastore.get_connection() as conn:
+        if it is still there, so that an event not found now is never found later.
+
+        Answers, or raises the database's error, within about `within` seconds
+        (a connection is waited for no longer)."""
+        deadline = time.monotonic() + within
+        with self.datastore.pool.connection(timeout=max(within, 0.01)) as conn:
             if session is not None:
-                self._end_session(conn, session)
+                self._end_session(conn, session, deadline)
             rows = conn.execute(self._find_appended, (list(event_ids),)).fetchall()
         return [Appended(row["event_id"], row["position"], row["recorded_at_us"]) for row in rows]
 
-    def _end_session(self, conn: psycopg.Connection[DictRow], pid: int) -> None:
+    def _end_session(self, conn: psycopg.Connection[DictRow], pid: int, deadline: float) -> None:
         # The application name is this process's own, so that a server process
         # id reused meanwhile by someone else's session is never ended.
         session = SQL("FROM pg_stat_activity WHERE pid = %s AND application_name = %s")
         params = (pid, self.application_name)
         conn.execute(SQL("SELECT pg_terminate_backend(pid) ") + session, params)
-        deadline = time.monotonic() + _SESSION_END_SECONDS
+        deadline = min(deadline, time.monotonic() + _SESSION_END_SECONDS)
         while conn.execute(SQL("SELECT 1 ") + session, params).fetchone() is not None:
             if time.monotonic() > deadline:
                 raise CommitInterrupted("the session that sent the batch has not ended", pid)
@@ -271,6 +279,23 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)
         kwargs["application_name"] = application_name
+        # Those opened before (creating the tables) are replaced: an unknown
+        # outcome's session is found by this name, to be ended before the lookup.
+        self.datastore.pool.drain()
+
+
+def _rolled_back(conn: psycopg.Connection[DictRow], error: psycopg.Error) -> bool:
+    """Whether the server refused the batch's call and the connection lives on:
+    an ERROR (a lock not granted in time, a statement cancelled, ...) rolls the
+    call's one transaction back, and the server said so. Anything else (the
+    connection broken or closed, a FATAL such as a shutdown's, an error without
+    a SQLSTATE) may have come after the commit: its outcome is unknown."""
+    return (
+        not (conn.broken or conn.closed)
+        and error.sqlstate is not None
+        and error.diag.severity_nonlocalized == "ERROR"
+        and conn.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
+    )
 
 
 def _batch_params(events: Sequence[NewEvent], keys: Sequence[IdempotencyRow]) -> tuple[Any, ...]:

@@ -231,9 +231,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             )
         return appended
 
-    def find_appended(self, event_ids: Sequence[UUID], session: int | None) -> list[Appended]:
+    def find_appended(
+        self, event_ids: Sequence[UUID], session: int | None, within: float = 0
+    ) -> list[Appended]:
         """The events among these that were appended (after an unknown outcome)."""
-        del session  # one file, one writer at a time: nothing can still be committing
+        del session, within  # one file, one writer at a time: nothing can still be committing
         placeholders = ", ".join("?" * len(event_ids))
         with self.datastore.transaction(commit=False) as c:
             c.execute(

@@ -8,10 +8,12 @@ own writer and its own histories in memory.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 
 from factledger.commands import Command, IfMatch, Written
@@ -285,13 +287,15 @@ def test_an_interrupted_commit_that_cannot_be_looked_up_says_the_outcome_is_unkn
     service: LedgerService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     claim_id = register(service).event.claim_id
-    monkeypatch.setattr("factledger.writer.RESOLVE_SECONDS", 0.3)
+    monkeypatch.setattr("factledger.writer.ANSWER_SECONDS", 4.0)
 
     def database_gone(writer: Writer) -> None:
         def interrupted(events: Sequence[NewEvent], keys: Any) -> list[Appended]:
             raise CommitInterrupted("connection lost")
 
-        def unreachable(event_ids: Sequence[UUID], session: int | None) -> list[Appended]:
+        def unreachable(
+            event_ids: Sequence[UUID], session: int | None, within: float
+        ) -> list[Appended]:
             raise ConnectionError("the database does not answer")
 
         writer.appender = _Replaced(writer.appender, append=interrupted, find_appended=unreachable)
@@ -299,6 +303,61 @@ def test_an_interrupted_commit_that_cannot_be_looked_up_says_the_outcome_is_unkn
     [answer], _ = in_one_batch(service, [rebut(claim_id)], database_gone)
     assert isinstance(answer, OutcomeUnknown)
     assert "Idempotency-Key" in answer.detail
+
+
+def test_an_interrupted_commit_whose_lookups_hang_is_answered_within_the_bound(
+    service: LedgerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each lookup waits as long as it is allowed to (a pool's checkout while the
+    database is down): the answer still comes by the command's deadline."""
+    claim_id = register(service).event.claim_id
+    monkeypatch.setattr("factledger.writer.ANSWER_SECONDS", 4.0)
+
+    def database_hangs(writer: Writer) -> None:
+        def interrupted(events: Sequence[NewEvent], keys: Any) -> list[Appended]:
+            raise CommitInterrupted("connection lost")
+
+        def slow(event_ids: Sequence[UUID], session: int | None, within: float) -> list[Appended]:
+            time.sleep(within)
+            raise ConnectionError("couldn't get a connection")
+
+        writer.appender = _Replaced(writer.appender, append=interrupted, find_appended=slow)
+
+    started = time.monotonic()
+    [answer], _ = in_one_batch(service, [rebut(claim_id)], database_hangs)
+    assert isinstance(answer, OutcomeUnknown)
+    assert time.monotonic() - started < 4.0
+
+
+def test_a_database_error_before_the_append_says_nothing_was_appended(
+    service: LedgerService,
+) -> None:
+    claim_id = register(service).event.claim_id
+
+    def cannot_read(writer: Writer) -> None:
+        def idempotent_writes(scopes: Sequence[IdempotencyScope]) -> Any:
+            raise psycopg.OperationalError("couldn't get a connection after 3.00 sec")
+
+        writer.queries = _Replaced(writer.queries, idempotent_writes=idempotent_writes)
+
+    write = rebut(claim_id, idempotency=keyed(claim_id, "k"))
+    [answer], _ = in_one_batch(service, [write], cannot_read)
+    assert isinstance(answer, Unavailable)
+    assert not isinstance(answer, OutcomeUnknown)
+    assert "nothing was appended" in answer.detail
+    assert versions(service, claim_id) == [1]
+
+
+def test_a_write_that_waited_past_its_time_is_answered_untried(
+    service: LedgerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches before it took the time (the database away): it is not tried."""
+    claim_id = register(service).event.claim_id
+    monkeypatch.setattr("factledger.writer.ANSWER_SECONDS", 1.0)
+    [answer], _ = in_one_batch(service, [rebut(claim_id)])
+    assert isinstance(answer, Unavailable)
+    assert "not tried: nothing was appended" in answer.detail
+    assert versions(service, claim_id) == [1]
 
 
 def test_a_writer_that_is_closing_answers_every_command_it_took(service: LedgerService) -> None:
