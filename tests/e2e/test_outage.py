@@ -30,8 +30,7 @@ from typing import Any, Final
 import psycopg
 import pytest
 
-from tests.e2e.test_cli import create_key, free_port
-from tests.e2e.test_serve_lifecycle import Serving
+from tests.e2e.processes import Serving, create_key, free_port
 
 pytestmark = pytest.mark.slow
 
