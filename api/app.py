@@ -9,6 +9,8 @@ from importlib.metadata import version
 from fastapi import FastAPI
 
 from api.feed import HeadWatch
+from api.limits import StreamSlots
+from api.middleware import EdgeApp, install_cors
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.routes import claims, events, health, problems, read_models, writes
@@ -49,9 +51,11 @@ def create_app(
     that make many apps.
     """
 
+    configured = settings or (service.settings if service else Settings())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = service or LedgerService(settings or Settings())
+        opened = service or LedgerService(configured)
         async with AsyncExitStack() as stack:
             if service is None:
                 stack.callback(opened.close)  # last: the writer answers every caller first
@@ -89,7 +93,8 @@ def create_app(
                 settle_heap()
             yield
 
-    app = FastAPI(
+    app = EdgeApp(
+        configured,
         title="Factledger",
         version=version("factledger"),
         description=DESCRIPTION,
@@ -98,6 +103,8 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
+    install_cors(app, configured)
+    app.state.stream_slots = StreamSlots(configured.max_streams)
     for module in (writes, claims, read_models, events, health, problems):
         app.include_router(module.router)
     install_openapi(app)

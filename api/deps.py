@@ -69,6 +69,7 @@ async def _presented_actor(request: Request, ledger: Ledger) -> Actor | None:
             "send Authorization: Bearer <api key>.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    request.state.actor = actor  # for the access log: its key id, name and role
     return actor
 
 

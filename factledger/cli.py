@@ -20,6 +20,7 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
+from api.logging import log_config
 from factledger.keys import ApiKeys, KeyNotFound
 from factledger.listening import ListenAddressUnavailable, check_can_listen
 from factledger.persistence import open_persistence
@@ -39,6 +40,7 @@ from storage.reachability import DatabaseUnreachable, check_reachable
 __all__ = ["main"]
 
 _SIGNAL_LOOK_SECONDS: Final = 0.2
+_GRACEFUL_SHUTDOWN_SECONDS: Final = 15
 
 
 class CommandError(click.ClickException):
@@ -139,7 +141,14 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
             host=host,
             port=port,
             workers=workers,
-            log_level="info",
+            # The bounds on connections and request heads: api/connections.py.
+            http="api.connections:GuardedHttpToolsProtocol",
+            timeout_keep_alive=settings.keep_alive_timeout,
+            # Past every write's own bound (10 s); live streams end at once.
+            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
+            log_config=log_config(settings),
+            log_level=settings.log_level,
+            access_log=not settings.access_log,  # ours replaces uvicorn's
         )
 
 

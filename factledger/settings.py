@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Final
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from projections.projector import DEFAULT_BATCH_SIZE
 from storage.database import Database, InvalidDatabaseUrl
@@ -52,6 +52,46 @@ class Settings(BaseSettings):
         le=1024 * 1024,
         description="Memory each process may keep decoded claim histories in, in MiB.",
     )
+
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Origins allowed to call the API from a browser, separated by commas "
+        "(e.g. https://a.example,https://b.example); none by default: CORS is closed.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="`serve`'s logs: JSON lines, or plain text."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="The least level `serve` logs."
+    )
+    access_log: bool = Field(
+        default=True,
+        description="One log line per request (uvicorn's own access log is then off).",
+    )
+    request_read_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a whole request (head and body) from its "
+        "first byte or from connecting; then 408 and the connection is closed.",
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, le=300, description="Seconds an idle connection is kept open."
+    )
+    max_streams: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Live event streams (GET /events/stream) each process serves at once; "
+        "past them, 503 with Retry-After.",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
 
     @field_validator("database_url")
     @classmethod
