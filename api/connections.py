@@ -100,6 +100,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- the head's size --------------------------------------------------------
 
     def _refuse(self, status: int, reason: str, detail: str) -> None:
+        log.info("refused with %d (%s) from %s: %s", status, reason, self.client, detail)
         self._refused = True
         self._stop_reading()
         self.transport.write(_raw_problem(status, reason, detail))

@@ -25,14 +25,16 @@ pytestmark = pytest.mark.slow
 class Serving:
     """A `factledger serve` subprocess on a free port."""
 
-    def __init__(self, database_url: str, cwd: Path, *flags: str) -> None:
+    def __init__(
+        self, database_url: str, cwd: Path, *flags: str, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = cwd / f"serve-{self.port}.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [FACTLEDGER, "serve", "--port", str(self.port), *flags],
-                env={**os.environ, "FACTLEDGER_DATABASE_URL": database_url},
+                env={**os.environ, "FACTLEDGER_DATABASE_URL": database_url, **(env or {})},
                 cwd=cwd,
                 stdout=log,
                 stderr=log,
