@@ -1,6 +1,8 @@
 """How `serve` logs: JSON lines (one object a line) or plain text, at the
 configured level, for uvicorn's loggers, the ledger's and the access log
 (`api/middleware.py`). uvicorn's own access log is off when ours is on.
+As with uvicorn, access lines go to standard output, the rest to standard
+error.
 
 A JSON line holds `time` (UTC, RFC 3339), `level`, `logger`, `message`, the
 access fields of an access line (`request_id`, `method`, `route`, `status`,
@@ -58,12 +60,13 @@ def log_config(settings: Settings) -> dict[str, Any]:
     """A `logging.config.dictConfig` for uvicorn to apply in each worker."""
     formatter = "json" if settings.log_format == "json" else "text"
     level = settings.log_level.upper()
-    handler = {
-        "class": "logging.StreamHandler",
-        "formatter": formatter,
-        "stream": "ext://sys.stderr",
-    }
-    logger = {"handlers": ["default"], "level": level, "propagate": False}
+
+    def handler(stream: str) -> dict[str, str]:
+        return {"class": "logging.StreamHandler", "formatter": formatter, "stream": stream}
+
+    def logger(handler: str, level: str = level) -> dict[str, Any]:
+        return {"handlers": [handler], "level": level, "propagate": False}
+
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -71,14 +74,16 @@ def log_config(settings: Settings) -> dict[str, Any]:
             "json": {"()": JsonFormatter},
             "text": {"()": TextFormatter},
         },
-        "handlers": {"default": handler},
+        # As uvicorn does: access lines on standard output, the rest on standard error.
+        "handlers": {"default": handler("ext://sys.stderr"), "access": handler("ext://sys.stdout")},
         "loggers": {
-            "uvicorn": logger,
+            "uvicorn": logger("default"),
             "uvicorn.error": {"level": level},
-            "uvicorn.access": {**logger, "level": "WARNING" if settings.access_log else level},
-            "factledger": logger,
-            "projections": logger,
-            "api": logger,
+            "uvicorn.access": logger("access", "WARNING" if settings.access_log else level),
+            "factledger": logger("default"),
+            "factledger.access": logger("access"),
+            "projections": logger("default"),
+            "api": logger("default"),
         },
         "root": {"handlers": ["default"], "level": "WARNING"},
     }
