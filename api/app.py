@@ -13,6 +13,7 @@ from api.limits import StreamSlots
 from api.middleware import EdgeApp, install_cors
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
+from api.ratelimit import RateLimiter
 from api.routes import claims, events, health, problems, read_models, writes
 from api.state import Ledger
 from factledger.keys import KeyCache
@@ -105,6 +106,7 @@ def create_app(
     install_problem_handlers(app)
     install_cors(app, configured)
     app.state.stream_slots = StreamSlots(configured.max_streams)
+    app.state.rate_limiter = RateLimiter.from_settings(configured)
     for module in (writes, claims, read_models, events, health, problems):
         app.include_router(module.router)
     install_openapi(app)

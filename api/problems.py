@@ -149,6 +149,8 @@ PROBLEM_KINDS: Final[dict[str, str]] = {
     "database-unavailable": "The database cannot be reached; nothing was changed.",
     "internal-error": "The server failed. This is a bug; please report it.",
     "method-not-allowed": "The path does not take this method.",
+    "too-many-requests": "Over the rate limit of the key, or of the address for reads "
+    "without a key; retry after Retry-After seconds.",
     "too-many-streams": "This server serves as many live event streams as it may; retry "
     "after Retry-After seconds.",
 }

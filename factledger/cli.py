@@ -130,6 +130,8 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
         err=True,
     )
     with ExitStack() as stack:
+        if settings.rate_limit or settings.anonymous_rate_limit:
+            settings = stack.enter_context(_shared_rate_counts(settings))
         if settings.projector:
             settings = stack.enter_context(_projector_child(settings))
         # uvicorn's workers import the app afresh: the settings go to them, as
@@ -150,6 +152,16 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
             log_level=settings.log_level,
             access_log=not settings.access_log,  # ours replaces uvicorn's
         )
+
+
+@contextmanager
+def _shared_rate_counts(settings: Settings) -> Iterator[Settings]:
+    """A file in which the workers count requests for the rate limits together."""
+    run_dir = Path(tempfile.mkdtemp(prefix="factledger-rates-"))
+    try:
+        yield settings.model_copy(update={"rate_limit_store": run_dir / "rates.sqlite"})
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @contextmanager

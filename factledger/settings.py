@@ -11,6 +11,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from factledger.rates import parse_rate
 from projections.projector import DEFAULT_BATCH_SIZE
 from storage.database import Database, InvalidDatabaseUrl
 
@@ -85,6 +86,27 @@ class Settings(BaseSettings):
         description="Live event streams (GET /events/stream) each process serves at once; "
         "past them, 503 with Retry-After.",
     )
+
+    rate_limit: str | None = Field(
+        default=None,
+        description="Requests per API key, e.g. 100/minute (second, minute, hour, day); "
+        "off by default. Past it, 429 with Retry-After.",
+    )
+    anonymous_rate_limit: str | None = Field(
+        default=None,
+        description="Reads without a key, per client address, e.g. 60/minute; off by default.",
+    )
+    rate_limit_store: Path | None = Field(
+        default=None,
+        description="Set by `serve`: the file in which its workers count requests together.",
+    )
+
+    @field_validator("rate_limit", "anonymous_rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate(value)
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
