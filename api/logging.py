@@ -12,10 +12,11 @@ access fields of an access line (`request_id`, `method`, `route`, `status`,
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any, Final
+
+import orjson
 
 from factledger.settings import Settings
 
@@ -39,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             line.update(fields)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return orjson.dumps(line, default=str).decode()
 
 
 class TextFormatter(logging.Formatter):
