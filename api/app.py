@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from api.feed import HeadWatch
+from api.limits import StreamSlots
 from api.metrics import RequestMetrics, counting
+from api.middleware import EdgeApp, install_cors
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
+from api.ratelimit import RateLimiter
 from api.routes import claims, events, health, metrics, problems, read_models, writes
 from api.state import Ledger
 from factledger.keys import KeyCache
@@ -100,7 +103,8 @@ def create_app(
                 settle_heap()
             yield
 
-    app = FastAPI(
+    app = EdgeApp(
+        configured,
         title="Factledger",
         version=version("factledger"),
         description=DESCRIPTION,
@@ -109,6 +113,9 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
+    install_cors(app, configured)
+    app.state.stream_slots = StreamSlots(configured.max_streams)
+    app.state.rate_limiter = RateLimiter.from_settings(configured)
     for module in (writes, claims, read_models, events, health, metrics, problems):
         app.include_router(module.router)
     install_openapi(app)

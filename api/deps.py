@@ -18,6 +18,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, ValidationError
 
 from api.problems import FieldError, ProblemError, field_errors
+from api.ratelimit import RateLimiter
 from api.state import Ledger
 from factledger.commands import IdempotencyKey, IfMatch
 from factledger.idempotency import idempotency_key
@@ -69,7 +70,14 @@ async def _presented_actor(request: Request, ledger: Ledger) -> Actor | None:
             "send Authorization: Bearer <api key>.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    request.state.actor = actor  # for the access log: its key id, name and role
+    _limiter(request).check_key(actor.id)
     return actor
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
 
 
 async def caller(request: Request, ledger: Ledger, role: Role) -> Actor:
@@ -93,7 +101,10 @@ async def _reader(request: Request, ledger: LedgerDep) -> Actor | None:
     """Reads are public unless the settings say otherwise; a presented key must be valid."""
     if ledger.settings.reads_require_key:
         return await caller(request, ledger, Role.READER)
-    return await _presented_actor(request, ledger)
+    actor = await _presented_actor(request, ledger)
+    if actor is None and request.client is not None:
+        _limiter(request).check_address(request.client.host)
+    return actor
 
 
 ReaderDep = Annotated[Actor | None, Depends(_reader)]

@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.routing import Match
 
 from ledger.errors import (
@@ -156,6 +158,10 @@ PROBLEM_KINDS: Final[dict[str, str]] = {
     "database-unavailable": "The database cannot be reached; nothing was changed.",
     "internal-error": "The server failed. This is a bug; please report it.",
     "method-not-allowed": "The path does not take this method.",
+    "too-many-requests": "Over the rate limit of the key, or of the address for reads "
+    "without a key; retry after Retry-After seconds.",
+    "too-many-streams": "This server serves as many live event streams as it may; retry "
+    "after Retry-After seconds.",
 }
 """Every kind of problem the API answers with, by the slug of its `type`."""
 
@@ -267,6 +273,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "2"},
         )
 
+    async def on_client_gone(request: Request, _: Exception) -> Response:
+        # Not a bug: the caller hung up before sending its whole body. Nothing
+        # was done; the answer (499, as nginx logs it) reaches no one.
+        log.info("the client left before sending its whole request: %s", request.url.path)
+        return Response(status_code=499)
+
     async def on_bug(_: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=error)
         return problem_response(500, "internal-error", "The server failed; this is a bug.")
@@ -278,4 +290,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for database_error in DATABASE_ERRORS:
         app.add_exception_handler(database_error, on_database_down)
+    app.add_exception_handler(ClientDisconnect, on_client_gone)
     app.add_exception_handler(Exception, on_bug)

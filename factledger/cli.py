@@ -20,6 +20,7 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
+from api.logging import log_config
 from factledger.keys import ApiKeys, KeyNotFound
 from factledger.listening import ListenAddressUnavailable, check_can_listen
 from factledger.metrics import serving_directory
@@ -40,6 +41,7 @@ from storage.reachability import DatabaseUnreachable, check_reachable
 __all__ = ["main"]
 
 _SIGNAL_LOOK_SECONDS: Final = 0.2
+_GRACEFUL_SHUTDOWN_SECONDS: Final = 15
 
 
 class CommandError(click.ClickException):
@@ -134,6 +136,8 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
         settings = settings.model_copy(
             update={"metrics_dir": stack.enter_context(serving_directory())}
         )
+        if settings.rate_limit or settings.anonymous_rate_limit:
+            settings = stack.enter_context(_shared_rate_counts(settings))
         if settings.projector:
             settings = stack.enter_context(_projector_child(settings))
         # uvicorn's workers import the app afresh: the settings go to them, as
@@ -145,8 +149,25 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
             host=host,
             port=port,
             workers=workers,
-            log_level="info",
+            # The bounds on connections and request heads: api/connections.py.
+            http="api.connections:GuardedHttpToolsProtocol",
+            timeout_keep_alive=settings.keep_alive_timeout,
+            # Past every write's own bound (10 s); live streams end at once.
+            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
+            log_config=log_config(settings),
+            log_level=settings.log_level,
+            access_log=not settings.access_log,  # ours replaces uvicorn's
         )
+
+
+@contextmanager
+def _shared_rate_counts(settings: Settings) -> Iterator[Settings]:
+    """A file in which the workers count requests for the rate limits together."""
+    run_dir = Path(tempfile.mkdtemp(prefix="factledger-rates-"))
+    try:
+        yield settings.model_copy(update={"rate_limit_store": run_dir / "rates.sqlite"})
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @contextmanager

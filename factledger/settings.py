@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from factledger.rates import parse_rate
 from projections.projector import DEFAULT_BATCH_SIZE
 from storage.database import Database, InvalidDatabaseUrl
 
@@ -77,6 +78,67 @@ class Settings(BaseSettings):
         description="OpenTelemetry's own setting: otlp, console (spans printed on standard "
         "output), or none (tracing off whatever else is set).",
     )
+
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Origins allowed to call the API from a browser, separated by commas "
+        "(e.g. https://a.example,https://b.example); none by default: CORS is closed.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="`serve`'s logs: JSON lines, or plain text."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="The least level `serve` logs."
+    )
+    access_log: bool = Field(
+        default=True,
+        description="One log line per request (uvicorn's own access log is then off).",
+    )
+    request_read_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a whole request (head and body) from its "
+        "first byte or from connecting; then 408 and the connection is closed.",
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, le=300, description="Seconds an idle connection is kept open."
+    )
+    max_streams: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Live event streams (GET /events/stream) each process serves at once; "
+        "past them, 503 with Retry-After.",
+    )
+
+    rate_limit: str | None = Field(
+        default=None,
+        description="Requests per API key, e.g. 100/minute (second, minute, hour, day); "
+        "off by default. Past it, 429 with Retry-After.",
+    )
+    anonymous_rate_limit: str | None = Field(
+        default=None,
+        description="Reads without a key, per client address, e.g. 60/minute; off by default.",
+    )
+    rate_limit_store: Path | None = Field(
+        default=None,
+        description="Set by `serve`: the file in which its workers count requests together.",
+    )
+
+    @field_validator("rate_limit", "anonymous_rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate(value)
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
 
     @field_validator("database_url")
     @classmethod

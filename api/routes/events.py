@@ -14,6 +14,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from api.deps import LedgerDep, ReaderDep
 from api.encoding import envelope_json, envelopes_json
 from api.feed import HeadWatch
+from api.limits import CountedEventSource, StreamSlots
 from api.openapi import problem_responses
 from api.problems import FieldError, ProblemError
 from api.schemas import EventsPage
@@ -88,8 +89,10 @@ async def stream_events(
                 errors=[FieldError(field="Last-Event-ID", message="not a position")],
             )
         after = int(last_event_id)
-    return EventSourceResponse(
-        _stream(ledger.reads, ledger.head_watch, after), ping=HEARTBEAT_SECONDS
+    slots: StreamSlots = request.app.state.stream_slots
+    slots.take()
+    return CountedEventSource(
+        slots, _stream(ledger.reads, ledger.head_watch, after), ping=HEARTBEAT_SECONDS
     )
 
 
