@@ -17,6 +17,7 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
 from api.routes import claims, events, health, metrics, problems, read_models, writes
+from api.routes.docs import install_docs
 from api.state import Ledger
 from factledger.keys import KeyCache
 from factledger.ledger_reads import LedgerReads
@@ -111,6 +112,9 @@ def create_app(
         lifespan=lifespan,
         # Operation ids are the route functions' names: register_claim, get_claim, ...
         generate_unique_id_function=lambda route: route.name,
+        # Served by api.routes.docs from the service's own assets; no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
     install_cors(app, configured)
@@ -119,6 +123,7 @@ def create_app(
     for module in (writes, claims, read_models, events, health, metrics, problems):
         app.include_router(module.router)
     install_openapi(app)
+    install_docs(app)
     app.state.metrics = counted
     app.add_middleware(RequestMetrics, metrics=counted)
     tracing = _traced(app, configured) if configured.tracing else None

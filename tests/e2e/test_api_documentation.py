@@ -1,0 +1,31 @@
+"""`/docs` works offline: Swagger UI's page names only assets the service
+serves itself, runs no inline script, and loads the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+
+def test_the_documentation_page_needs_nothing_from_outside_the_service(
+    client: TestClient,
+) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    html = page.text
+    assert "http://" not in html
+    assert "https://" not in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "an inline script"
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', html)
+    assert len(assets) >= 4
+    for asset in assets:
+        answer = client.get(asset)
+        assert answer.status_code == 200, asset
+        assert len(answer.content) > 100, asset
+    assert "SwaggerUIBundle" in client.get("/docs/own/docs.js").text
+    assert client.get("/openapi.json").status_code == 200
+
+
+def test_redoc_is_gone_rather_than_broken(client: TestClient) -> None:
+    assert client.get("/redoc").status_code == 404
