@@ -122,7 +122,7 @@ def qualifying(events: list[Known], as_of: datetime, valid_at: datetime | None) 
 
 
 def reference(events: list[Known]) -> Expected | None:
-    """What SPEC §3 says, computed from the set of events without folding."""
+    """What docs/verdict.md says, computed from the set of events without folding."""
     data = [(e, e.event.data) for e in events]
     registrations = [d for _, d in data if isinstance(d, ClaimRegisteredData)]
     if not registrations:
