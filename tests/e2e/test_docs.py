@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def test_every_factledger_command_the_synopses_and_sketches_name_has_the_options
 
 def test_nothing_in_the_repository_refers_to_files_beside_it() -> None:
     """CI keeps a contract check beside the clone; only `make contract` may run it."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
     listed = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False
     )
