@@ -24,14 +24,22 @@ def test_every_shell_block_of_the_readme_and_the_docs_says_how_it_is_checked() -
     assert not untagged, f"shell blocks no test runs: {untagged}"
 
 
+def anchors(page: Path) -> set[str]:
+    """The anchors of a page's headings, as GitHub makes them."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
 def test_every_link_between_the_pages_leads_to_a_file_of_the_repository() -> None:
     for page in PAGES:
-        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", page.read_text()):
             if re.match(r"[a-z]+:", target):
                 continue  # a URL
-            resolved = (page.parent / target).resolve()
+            resolved = (page.parent / target).resolve() if target else page
             assert resolved.is_relative_to(ROOT), f"{page.name} links outside: {target}"
             assert resolved.exists(), f"{page.name} links to a missing file: {target}"
+            if anchor:
+                assert anchor in anchors(resolved), f"{page.name}: no #{anchor} in {target}"
 
 
 def test_every_factledger_command_the_synopses_and_sketches_name_has_the_options_shown() -> None:
