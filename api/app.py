@@ -5,22 +5,29 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from api.feed import HeadWatch
+from api.metrics import RequestMetrics, counting
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.routes import claims, events, health, problems, read_models, writes
+from api.routes import claims, events, health, metrics, problems, read_models, writes
 from api.state import Ledger
 from factledger.keys import KeyCache
+from factledger.ledger_reads import LedgerReads
+from factledger.metrics import ProcessMetrics
 from factledger.reads import ClaimReads
 from factledger.runtime import settle_heap
 from factledger.service import LedgerService
 from factledger.settings import Settings
-from storage.postgres.listener import ListenedGeneration
+from projections.runner import ProjectorRole, ProjectorRunner, read_role
 
-__all__ = ["create_app", "create_served_app"]
+if TYPE_CHECKING:
+    from api.tracing import Tracing
+
+__all__ = ["create_app", "create_served_app", "projector_role"]
 
 DESCRIPTION = """
 An event-sourced, bitemporal fact-checking ledger.
@@ -47,20 +54,24 @@ def create_app(
     (`factledger.runtime.settle_heap`): for a serving process, not for tests
     that make many apps.
     """
+    configured = settings or (service.settings if service is not None else Settings())
+    counted = ProcessMetrics(configured.metrics_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = service or LedgerService(settings or Settings())
+        opened = service or LedgerService(configured)
         async with AsyncExitStack() as stack:
+            if tracing is not None:
+                stack.callback(tracing.close)  # last of all: every span sent
             if service is None:
                 stack.callback(opened.close)  # last: the writer answers every caller first
-            reader = opened.store.claim_reader()
+            persistence = opened.persistence
+            reader = persistence.claim_reader()
             await reader.open()
             stack.push_async_callback(reader.close)
-            generation = opened.store.keys_generation()
-            if isinstance(generation, ListenedGeneration):
-                await generation.start()
-                stack.push_async_callback(generation.stop)
+            generation = persistence.keys_generation()
+            await generation.start()
+            stack.push_async_callback(generation.stop)
             writer = opened.new_writer()
             await writer.start()
             stack.push_async_callback(writer.close)
@@ -69,12 +80,18 @@ def create_app(
             ledger = app.state.ledger = Ledger(
                 service=opened,
                 writer=writer,
-                reads=ClaimReads(opened.histories, opened.store.event_queries, reader),
+                reads=LedgerReads(
+                    ClaimReads(opened.histories, persistence.events, reader),
+                    persistence,
+                    opened.histories,
+                    projector_role=lambda: projector_role(opened.settings, runner),
+                ),
                 keys=KeyCache(opened.keys, generation),
-                head_watch=HeadWatch(opened.store.event_log.head_position),
+                head_watch=HeadWatch(persistence.event_log.head_position),
                 projector=runner,
             )
             stack.push_async_callback(ledger.head_watch.close)
+            await stack.enter_async_context(counting(counted, ledger))
             if runner is not None:
                 runner.start()
                 stack.callback(runner.stop)
@@ -92,12 +109,32 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
-    for module in (writes, claims, read_models, events, health, problems):
+    for module in (writes, claims, read_models, events, health, metrics, problems):
         app.include_router(module.router)
     install_openapi(app)
+    app.state.metrics = counted
+    app.add_middleware(RequestMetrics, metrics=counted)
+    tracing = _traced(app, configured) if configured.tracing else None
     return app
+
+
+def _traced(app: FastAPI, settings: Settings) -> Tracing:
+    # Imported only when tracing is on: OpenTelemetry's SDK is an optional extra.
+    from api.tracing import trace_app  # noqa: PLC0415
+
+    return trace_app(app, settings)
+
+
+def projector_role(settings: Settings, runner: ProjectorRunner | None) -> ProjectorRole | None:
+    """The role of this `serve`'s projector (in this process, or in its child);
+    None when it runs none."""
+    if runner is not None:
+        return runner.role
+    if settings.projector_child and settings.projector_status_file is not None:
+        return read_role(settings.projector_status_file)
+    return None
 
 
 def create_served_app() -> FastAPI:
     """The app `factledger serve` runs in each worker."""
-    return create_app(freeze_heap=True)
+    return create_app(Settings.handed_down(), freeze_heap=True)

@@ -19,11 +19,11 @@ from pydantic import BaseModel, ValidationError
 
 from api.problems import FieldError, ProblemError, field_errors
 from api.state import Ledger
-from factledger.commands import IfMatch
-from factledger.idempotency import request_fingerprint
+from factledger.commands import IdempotencyKey, IfMatch
+from factledger.idempotency import idempotency_key
 from ledger.access import Actor, Role
+from ledger.errors import AccessDenied
 from ledger.times import InvalidTime, parse_instant
-from storage.rows import IdempotencyRow, IdempotencyScope
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -83,10 +83,8 @@ async def caller(request: Request, ledger: Ledger, role: Role) -> Actor:
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not actor.role.includes(role):
-        raise ProblemError(
-            403,
-            "forbidden",
-            f"This needs the role {role.value} or above; the key's role is {actor.role}.",
+        raise AccessDenied(
+            f"This needs the role {role.value} or above; the key's role is {actor.role}."
         )
     return actor
 
@@ -228,7 +226,7 @@ def if_match(request: Request) -> IfMatch | None:
     return IfMatch(versions=frozenset(versions))
 
 
-def idempotency(request: Request, actor: Actor, document: dict[str, Any]) -> IdempotencyRow | None:
+def idempotency(request: Request, actor: Actor, document: dict[str, Any]) -> IdempotencyKey | None:
     """The `Idempotency-Key` in its scope (API key, method, path), with the body's
     fingerprint; 422 when the key is not 1 to 255 printable ASCII characters."""
     key = request.headers.get("idempotency-key")
@@ -243,12 +241,7 @@ def idempotency(request: Request, actor: Actor, document: dict[str, Any]) -> Ide
                 FieldError(field="Idempotency-Key", message="1 to 255 printable ASCII characters")
             ],
         )
-    return IdempotencyRow(
-        scope=IdempotencyScope(
-            api_key_id=actor.id, method=request.method, path=request.url.path, key=key
-        ),
-        request_hash=request_fingerprint(document),
-    )
+    return idempotency_key(actor.id, request.method, request.url.path, key, document)
 
 
 # --- times ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ledger.errors import (
 )
 
 __all__ = [
+    "DATABASE_ERRORS",
     "PROBLEM_CONTENT_TYPE",
     "PROBLEM_KINDS",
     "FieldError",
@@ -45,6 +46,14 @@ PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 PROBLEM_BASE: Final = "/problems/"
 
 log = logging.getLogger("factledger.api")
+
+DATABASE_ERRORS: Final = (
+    OperationalError,
+    InterfaceError,
+    ConnectionUnavailableError,
+    psycopg.OperationalError,
+)
+"""What the database raises when it cannot be reached: answered 503."""
 
 
 class FieldError(BaseModel):
@@ -119,21 +128,34 @@ def _ledger_error_classes(root: type[LedgerError]) -> list[type[LedgerError]]:
     return found
 
 
+_ANSWERED: Final = (
+    AccessDenied,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    Conflict,
+    Unavailable,
+)
+"""The ledger's errors that answer a request (`_ledger_error` maps each)."""
+
 PROBLEM_KINDS: Final[dict[str, str]] = {
+    **{
+        _slug_of(error_class): " ".join((error_class.__doc__ or "").split())
+        for base in _ANSWERED
+        for error_class in _ledger_error_classes(base)
+    },
+    # Written for callers, where a base class's docstring is written for developers:
+    "access-denied": "The API key's role is too small for this request.",
+    "invalid-request": "The request is not valid: its fields, limits, ids, times, or a rule "
+    "of the ledger; see detail and errors.",
+    "not-found": "No such claim, item, event or path.",
     "unauthorized": "The request has no valid API key (missing, unknown, revoked or malformed).",
-    "forbidden": "The API key's role is too small for this request.",
     "content-too-large": "The body is over 64 KiB.",
     "unsupported-media-type": "The body is not application/json in UTF-8.",
     "invalid-json": "The body does not parse as JSON.",
-    "invalid-request": "The request's shape is wrong: fields, limits, ids or times; see errors.",
     "database-unavailable": "The database cannot be reached; nothing was changed.",
     "internal-error": "The server failed. This is a bug; please report it.",
-    "not-found": "No such path.",
     "method-not-allowed": "The path does not take this method.",
-    **{
-        _slug_of(error_class): " ".join((error_class.__doc__ or "").split())
-        for error_class in _ledger_error_classes(LedgerError)[1:]
-    },
 }
 """Every kind of problem the API answers with, by the slug of its `type`."""
 
@@ -250,11 +272,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(ValidationError, on_body_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for database_error in (
-        OperationalError,
-        InterfaceError,
-        ConnectionUnavailableError,
-        psycopg.OperationalError,
-    ):
+    for database_error in DATABASE_ERRORS:
         app.add_exception_handler(database_error, on_database_down)
     app.add_exception_handler(Exception, on_bug)

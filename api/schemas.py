@@ -19,6 +19,7 @@ from ledger.fields import FrozenModel
 from ledger.payloads import Party
 from ledger.times import Instant
 from ledger.verdict import Verdict, VerdictChange
+from projections.runner import ProjectorRole
 
 __all__ = [
     "ChangeEntry",
@@ -129,7 +130,7 @@ class Readiness(BaseModel):
     read_models: dict[str, ReadModelStatus] = Field(
         description="Each read model's position and lag in events."
     )
-    projector: Literal["leading", "standing_by", "stopped", "off"] = Field(
+    projector: ProjectorRole | Literal["off"] = Field(
         description="This `serve`'s projector (in a child process, or in this process): "
         "working, waiting to take over, stopped, or not run."
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from api.feed import HeadWatch
 from factledger.keys import KeyCache
-from factledger.reads import ClaimReads
+from factledger.ledger_reads import LedgerReads
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from factledger.writer import Writer
@@ -22,7 +22,7 @@ class Ledger:
     service: LedgerService
     writer: Writer
     """The writer of this event loop."""
-    reads: ClaimReads
+    reads: LedgerReads
     """Reads for the event loop: they ask the database without blocking it."""
     keys: KeyCache
     head_watch: HeadWatch

@@ -321,7 +321,7 @@ def fill(
         return Filled(
             claim_id=target.claim_id,
             claim_events=claim_events,
-            total_events=service.store.event_log.head_position(),
+            total_events=service.persistence.event_log.head_position(),
             filler_claims=fillers.claim_ids(),
             seconds=seconds,
             mid_version=middle.version,

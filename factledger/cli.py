@@ -20,9 +20,12 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
-from factledger.keys import KeyNotFound
+from factledger.keys import ApiKeys, KeyNotFound
+from factledger.listening import ListenAddressUnavailable, check_can_listen
+from factledger.metrics import serving_directory
+from factledger.persistence import open_persistence
 from factledger.rebuilding import parallel_load
-from factledger.runtime import settle_heap
+from factledger.runtime import settle_heap, unwinding_on_sigterm
 from factledger.seeding import load_seeds, seed_ledger
 from factledger.service import LedgerService
 from factledger.settings import Settings
@@ -30,9 +33,9 @@ from factledger.supervisor import ProjectorChild, watch_parent
 from ledger.access import Role
 from ledger.errors import LedgerError
 from ledger.times import format_instant, from_micros
-from projections.leases import rebuild_lock
 from projections.rebuild import rebuild as rebuild_read_models
 from storage.database import InvalidDatabaseUrl
+from storage.reachability import DatabaseUnreachable, check_reachable
 
 __all__ = ["main"]
 
@@ -48,10 +51,10 @@ class CommandError(click.ClickException):
 
 def _settings() -> Settings:
     try:
-        return Settings()
+        return Settings.handed_down()
     except ValidationError as error:
         problems = "; ".join(
-            f"FACTLEDGER_{str(e['loc'][0]).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            f"{Settings.variable(str(e['loc'][0]))}: {e['msg'].removeprefix('Value error, ')}"
             for e in error.errors()
         )
         raise CommandError(problems) from None
@@ -60,6 +63,7 @@ def _settings() -> Settings:
 @contextmanager
 def _service(settings: Settings | None = None) -> Iterator[LedgerService]:
     settings = settings or _settings()
+    check_reachable(settings.database)
     try:
         service = LedgerService(settings)
     except Exception as error:  # noqa: BLE001 (any failure to open is reported as one line)
@@ -72,12 +76,32 @@ def _service(settings: Settings | None = None) -> Iterator[LedgerService]:
         service.close()
 
 
+@contextmanager
+def _api_keys() -> Iterator[ApiKeys]:
+    """The ledger's keys alone: nothing else of the ledger is opened or created."""
+    settings = _settings()
+    check_reachable(settings.database)
+    try:
+        persistence = open_persistence(settings.database)
+    except Exception as error:  # noqa: BLE001 (any failure to open is reported as one line)
+        raise CommandError(
+            f"cannot open the ledger at {settings.database.display}: {_one_line(error)}"
+        ) from None
+    try:
+        yield ApiKeys(persistence.keys)
+    finally:
+        persistence.close()
+
+
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) < 300 else text[:297] + "..."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="factledger", prog_name="factledger", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """Factledger: an event-sourced, bitemporal fact-checking ledger."""
 
@@ -93,20 +117,28 @@ def cli() -> None:
 )
 def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
     """Serve the HTTP API (creates the schema on an empty database)."""
-    if no_projector:
-        # Workers read their settings from the environment they inherit.
-        os.environ["FACTLEDGER_PROJECTOR"] = "false"
+    check_can_listen(host, port)
     settings = _settings()
+    if no_projector:
+        settings = settings.model_copy(update={"projector": False})
     # Create the schema once, before any worker starts.
     with _service(settings) as service:
-        head = service.store.event_log.head_position()
+        head = service.persistence.event_log.head_position()
     click.echo(
         f"Factledger on {settings.database.display} (position {head}): http://{host}:{port}/docs",
         err=True,
     )
     with ExitStack() as stack:
+        stack.enter_context(unwinding_on_sigterm())  # first in: taken down last
+        # Where the workers keep their metrics, added up when scraped.
+        settings = settings.model_copy(
+            update={"metrics_dir": stack.enter_context(serving_directory())}
+        )
         if settings.projector:
-            stack.enter_context(_projector_child())
+            settings = stack.enter_context(_projector_child(settings))
+        # uvicorn's workers import the app afresh: the settings go to them, as
+        # they are here, in one variable of the environment they inherit.
+        os.environ.update(settings.hand_down())
         uvicorn.run(
             "api.app:create_served_app",
             factory=True,
@@ -118,17 +150,17 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
 
 
 @contextmanager
-def _projector_child() -> Iterator[None]:
+def _projector_child(settings: Settings) -> Iterator[Settings]:
     """The projector in a child process for as long as `serve` runs; its workers
-    run none themselves and read the child's role from a file."""
+    run none themselves and read the child's role from a file. Yields the
+    settings for the workers."""
     run_dir = Path(tempfile.mkdtemp(prefix="factledger-serve-"))
     status_file = run_dir / "projector.role"
-    os.environ["FACTLEDGER_PROJECTOR_CHILD"] = "true"
-    os.environ["FACTLEDGER_PROJECTOR_STATUS_FILE"] = str(status_file)
-    child = ProjectorChild(status_file, dict(os.environ))
+    settings = settings.model_copy(update={"projector_status_file": status_file})
+    child = ProjectorChild(status_file, {**os.environ, **settings.hand_down()})
     child.start()
     try:
-        yield
+        yield settings.model_copy(update={"projector_child": True})
     finally:
         child.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -176,7 +208,7 @@ def project(parent_fd: int | None) -> None:
         logging.getLogger("projections").setLevel(logging.INFO)
         click.echo(
             f"Projecting {service.settings.database.display} "
-            f"(read models at position {service.read_models.position()}).",
+            f"(read models at position {service.persistence.read_models.position()}).",
             err=True,
         )
         settle_heap()
@@ -184,7 +216,7 @@ def project(parent_fd: int | None) -> None:
         while not signals and not stop.wait(_SIGNAL_LOOK_SECONDS):
             pass
         runner.stop()
-        click.echo(f"Stopped at position {service.read_models.position()}.", err=True)
+        click.echo(f"Stopped at position {service.persistence.read_models.position()}.", err=True)
 
 
 @cli.command()
@@ -194,7 +226,7 @@ def rebuild() -> None:
     A running `serve` keeps answering from the old tables until the swap.
     """
     with _service() as service, ExitStack() as stack:
-        lock = rebuild_lock(service.settings.database)
+        lock = service.persistence.rebuild_lock()
         if not lock.try_acquire():
             raise CommandError("another rebuild is running on this database; wait for it to end")
         stack.callback(lock.release)
@@ -207,12 +239,12 @@ def rebuild() -> None:
         def progressed(events: int) -> None:
             bars[0].update(events)
 
-        events = service.store.event_queries.count_after(0)
+        events = service.persistence.events.count_after(0)
         report = rebuild_read_models(
             service.projector,
             on_start=started,
             on_progress=progressed,
-            parallel=parallel_load(service.settings.database_url, events),
+            parallel=parallel_load(service.persistence, events),
         )
     rate = report.events / report.seconds if report.seconds else 0.0
     click.echo(
@@ -236,8 +268,8 @@ def create_key(name: str, role: str) -> None:
     """Make a key; it is printed once, alone on the last line."""
     if not name.strip() or len(name) > 200 or "\x00" in name:
         raise CommandError("--name must be 1 to 200 characters")
-    with _service() as service:
-        issued = service.keys.create(name, Role(role))
+    with _api_keys() as api_keys:
+        issued = api_keys.create(name, Role(role))
     click.echo(f"Created key {issued.key_id} ({issued.role}) for {issued.name}.", err=True)
     click.echo("Keep it now: it is shown only once.", err=True)
     click.echo(issued.secret)
@@ -246,8 +278,8 @@ def create_key(name: str, role: str) -> None:
 @keys.command("list")
 def list_keys() -> None:
     """List the keys (never their secrets)."""
-    with _service() as service:
-        rows = service.keys.list()
+    with _api_keys() as api_keys:
+        rows = api_keys.list()
     if not rows:
         click.echo("No keys.")
         return
@@ -262,9 +294,9 @@ def list_keys() -> None:
 @click.argument("key_id")
 def revoke_key(key_id: str) -> None:
     """Revoke a key: it stops working at once."""
-    with _service() as service:
+    with _api_keys() as api_keys:
         try:
-            service.keys.revoke(key_id)
+            api_keys.revoke(key_id)
         except KeyNotFound as error:
             raise CommandError(str(error)) from None
     click.echo(f"Revoked {key_id} at {format_instant(datetime.now().astimezone())}.")
@@ -277,3 +309,6 @@ def main() -> None:
     except InvalidDatabaseUrl as error:
         click.echo(f"error: FACTLEDGER_DATABASE_URL: {error}", err=True)
         sys.exit(2)
+    except (DatabaseUnreachable, ListenAddressUnavailable) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)

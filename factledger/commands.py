@@ -15,7 +15,10 @@ from ledger.fields import FrozenModel
 from ledger.recorded import RecordedEvent
 from storage.rows import IdempotencyRow
 
-__all__ = ["Command", "IfMatch", "Written"]
+IdempotencyKey = IdempotencyRow
+"""An Idempotency-Key in its scope, with the request's fingerprint (`idempotency_key`)."""
+
+__all__ = ["Command", "IdempotencyKey", "IfMatch", "Written"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Command:
     """The item an ending event ends."""
     occurred_at: datetime | None = None
     if_match: IfMatch | None = None
-    idempotency: IdempotencyRow | None = None
+    idempotency: IdempotencyKey | None = None
     """The Idempotency-Key's scope and the request's fingerprint (no event id yet)."""
 
 

@@ -22,7 +22,7 @@ from typing import Final, TypeVar
 from uuid import UUID
 
 from ledger.claim import Claim
-from ledger.history import ClaimHistory
+from ledger.history import ClaimHistory, VersionGap
 from ledger.recorded import RecordedEvent
 from storage.mapper import decode_row
 from storage.queries import ClaimRows, Head
@@ -102,14 +102,19 @@ class Histories:
             return result
 
     def read(
-        self, claim_id: UUID, claim_rows: ClaimRows, use: Callable[[ClaimHistory], T]
+        self,
+        claim_id: UUID,
+        claim_rows: ClaimRows,
+        use: Callable[[ClaimHistory], T],
+        after_version: int = 0,
     ) -> T | None:
-        """Extends a claim's history with rows read from the database (decoded
-        here), then `use(history)`; None when the claim has no events.
+        """Extends a claim's history with rows read from the database after
+        `after_version` (decoded here), then `use(history)`; None when the claim
+        has no events.
 
         Raises VersionGap when the rows do not follow what is kept (they were
-        read after a version of a history dropped meanwhile): read them again
-        from the first version."""
+        read after a version of a history dropped meanwhile, even none of them):
+        read them again from the first version."""
         if claim_rows.head is None:
             return None
         new = [decode_row(row) for row in claim_rows.rows]
@@ -117,6 +122,8 @@ class Histories:
             entry = self._entries.get(claim_id)
             if entry is None:
                 if not new:
+                    if after_version:
+                        raise VersionGap(f"claim {claim_id}: dropped since version {after_version}")
                     return None
                 history = ClaimHistory(claim_id)
                 history.add(new)  # raises VersionGap unless they start at version 1

@@ -8,7 +8,9 @@ from typing import Any
 
 import rfc8785
 
-__all__ = ["request_fingerprint"]
+from storage.rows import IdempotencyRow, IdempotencyScope
+
+__all__ = ["idempotency_key", "request_fingerprint"]
 
 
 def request_fingerprint(document: Any) -> str:
@@ -20,3 +22,14 @@ def request_fingerprint(document: Any) -> str:
         # Numbers beyond what JSON can carry exactly: fall back to sorted keys.
         canonical = json.dumps(document, sort_keys=True).encode()
     return hashlib.sha256(canonical).hexdigest()
+
+
+def idempotency_key(
+    api_key_id: str, method: str, path: str, key: str, document: Any
+) -> IdempotencyRow:
+    """An Idempotency-Key in its scope (API key, method, path), with the body's
+    fingerprint, as a write command carries it."""
+    return IdempotencyRow(
+        scope=IdempotencyScope(api_key_id=api_key_id, method=method, path=path, key=key),
+        request_hash=request_fingerprint(document),
+    )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from ledger.access import Actor, Role
+from ledger.errors import LedgerError
 from storage.queries import KeyQueries
 from storage.rows import ApiKeyRow
 
@@ -38,7 +39,7 @@ _POLL_SECONDS: Final = 0.25
 _KEPT: Final = 10_000
 
 
-class KeyNotFound(LookupError):
+class KeyNotFound(LedgerError):
     """Raised when revoking a key that does not exist or is already revoked."""
 
 
@@ -101,6 +102,11 @@ class KeyGeneration(Protocol):
         """The generation, or None when it cannot be known now (then no key may be
         answered from memory)."""
 
+    async def start(self) -> None:
+        """Starts following the generation (in the event loop that will ask)."""
+
+    async def stop(self) -> None: ...
+
 
 class PolledGeneration:
     """Reads the generation from the database at most every `poll_seconds`."""
@@ -110,6 +116,12 @@ class PolledGeneration:
         self.poll_seconds = poll_seconds
         self._generation: int | None = None
         self._read_at = 0.0
+
+    async def start(self) -> None:
+        pass  # read when asked
+
+    async def stop(self) -> None:
+        pass
 
     def current(self) -> int | None:
         now = time.monotonic()

@@ -106,9 +106,10 @@ class ClaimReads:
         if from_memory is not None:
             return from_memory
         assert self.reader is not None, "reads in the event loop need a ClaimReader"
+        version = self._version(asked.claim_id)
         try:
-            rows = await self.reader.claim_rows(asked.claim_id, self._version(asked.claim_id))
-            return self._answer(asked, rows, answer)
+            rows = await self.reader.claim_rows(asked.claim_id, version)
+            return self._answer(asked, rows, answer, version)
         except VersionGap:  # the history was dropped meanwhile: read it whole
             return self._answer(asked, await self.reader.claim_rows(asked.claim_id, 0), answer)
 
@@ -133,9 +134,10 @@ class ClaimReads:
         from_memory = self._from_memory(asked, answer)
         if from_memory is not None:
             return from_memory
+        version = self._version(asked.claim_id)
         try:
-            rows = self.queries.claim_rows(asked.claim_id, self._version(asked.claim_id))
-            return self._answer(asked, rows, answer)
+            rows = self.queries.claim_rows(asked.claim_id, version)
+            return self._answer(asked, rows, answer, version)
         except VersionGap:  # the history was dropped meanwhile: read it whole
             return self._answer(asked, self.queries.claim_rows(asked.claim_id, 0), answer)
 
@@ -163,13 +165,17 @@ class ClaimReads:
         asked: _Asked,
         claim_rows: ClaimRows,
         answer: Callable[[_Asked, TimeWindow, ClaimHistory], T],
+        after_version: int = 0,
     ) -> T:
         head = claim_rows.head
         if head is None:
             raise ClaimNotFound(asked.claim_id)
         window = asked.window(head.recorded_at_us)
         found = self.histories.read(
-            asked.claim_id, claim_rows, lambda history: answer(asked, window, history)
+            asked.claim_id,
+            claim_rows,
+            lambda history: answer(asked, window, history),
+            after_version,
         )
         if found is None:
             raise ClaimNotFound(asked.claim_id)

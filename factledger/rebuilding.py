@@ -17,9 +17,9 @@ from multiprocessing import get_context
 from multiprocessing.sharedctypes import Synchronized
 from typing import Final
 
-from factledger.application import LedgerStore
+from factledger.persistence import Persistence, open_persistence
 from projections.rebuild import ClaimRange, ParallelLoad, load_range
-from storage.database import Backend, Database
+from storage.database import Database
 
 __all__ = ["parallel_load"]
 
@@ -32,13 +32,13 @@ _LOOK_SECONDS: Final = 0.2
 _folded: Synchronized[int] | None = None
 
 
-def parallel_load(database_url: str, events: int) -> tuple[ParallelLoad, int] | None:
+def parallel_load(persistence: Persistence, events: int) -> tuple[ParallelLoad, int] | None:
     """How to load a ledger of `events` events in parallel, and in how many parts;
     None when one process is the better way."""
-    database = Database.from_url(database_url)
     parts = min(os.cpu_count() or 1, _MAX_PROCESSES, events // _EVENTS_PER_PROCESS)
-    if database.backend is not Backend.POSTGRESQL or parts < 2:
+    if not persistence.parallel_rebuild or parts < 2:
         return None
+    database = persistence.database
 
     def load(
         head: int, ranges: list[ClaimRange], on_progress: Callable[[int], None]
@@ -48,7 +48,7 @@ def parallel_load(database_url: str, events: int) -> tuple[ParallelLoad, int] | 
         with ProcessPoolExecutor(
             len(ranges), mp_context=context, initializer=_share, initargs=(folded,)
         ) as pool:
-            parts = [pool.submit(_load_part, database_url, head, claims) for claims in ranges]
+            parts = [pool.submit(_load_part, database, head, claims) for claims in ranges]
             reported = 0
             while not all(part.done() for part in parts):
                 wait(parts, timeout=_LOOK_SECONDS, return_when=FIRST_EXCEPTION)
@@ -75,9 +75,9 @@ def _count(events: int) -> None:
         _folded.value += events
 
 
-def _load_part(database_url: str, head: int, claims: ClaimRange) -> tuple[int, int]:
-    store = LedgerStore(Database.from_url(database_url))
+def _load_part(database: Database, head: int, claims: ClaimRange) -> tuple[int, int]:
+    persistence = open_persistence(database)
     try:
-        return load_range(store.event_queries, store.read_models, head, claims, _count)
+        return load_range(persistence.events, persistence.read_models, head, claims, _count)
     finally:
-        store.close()
+        persistence.close()

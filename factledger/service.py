@@ -2,56 +2,54 @@
 
 from __future__ import annotations
 
-from factledger.application import LedgerStore
 from factledger.histories import Histories
 from factledger.keys import ApiKeys
+from factledger.persistence import Persistence, open_persistence
 from factledger.reads import ClaimReads
 from factledger.settings import Settings
 from factledger.writer import BlockingWriter, Writer
-from projections.leases import lease_for
 from projections.projector import Projector
 from projections.runner import ProjectorRunner
-from storage.database import Backend
 
 __all__ = ["LedgerService"]
 
 
 class LedgerService:
-    """The store, and the services the API, the seeds and the command line share."""
+    """The ledger's storage, and the services the API, the seeds and the command
+    line share. Opening it creates the schema (events and read models) where
+    it is missing."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = LedgerStore(settings.database)
+        self.persistence: Persistence = open_persistence(settings.database)
+        self.persistence.read_models.create_tables()
         self.histories = Histories(settings.history_cache_mib * 1024 * 1024)
         self.writer = BlockingWriter(self.new_writer())
         """For callers that block; an event loop that writes makes its own (`new_writer`)."""
-        self.reads = ClaimReads(self.histories, self.store.event_queries)
-        self.keys = ApiKeys(self.store.key_queries)
-        self.read_models = self.store.read_models
+        self.reads = ClaimReads(self.histories, self.persistence.events)
+        self.keys = ApiKeys(self.persistence.keys)
         self.projector = Projector(
-            self.store.event_log, self.read_models, settings.projector_batch_size
+            self.persistence.event_log, self.persistence.read_models, settings.projector_batch_size
         )
 
     def new_writer(self) -> Writer:
         """A writer over this ledger, sharing this process's histories (start it in
         the event loop that will use it)."""
         return Writer(
-            self.store.appender,
-            self.store.event_queries,
+            self.persistence.appender,
+            self.persistence.events,
             self.histories,
-            on_commit=self.store.appended.set,
+            on_commit=self.persistence.appended.set,
         )
 
     def projector_runner(self) -> ProjectorRunner:
         """A projector that works while this process holds the lease."""
-        database = self.settings.database
-        channel = self.store.notify_channel if database.backend is Backend.POSTGRESQL else ""
         return ProjectorRunner(
             self.projector,
-            lease_for(database, self.store.appended, channel),
+            self.persistence.projector_lease(),
             self.settings.projector_status_file,
         )
 
     def close(self) -> None:
         self.writer.close()
-        self.store.close()
+        self.persistence.close()

@@ -3,12 +3,18 @@ validated at start-up, then passed down. No other module reads os.environ."""
 
 from __future__ import annotations
 
+import os
+from functools import cached_property
 from pathlib import Path
+from typing import Final, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from storage.database import Database
+from projections.projector import DEFAULT_BATCH_SIZE
+from storage.database import Database, InvalidDatabaseUrl
+
+_HANDED_DOWN: Final = "FACTLEDGER_SERVED_SETTINGS"
 
 __all__ = ["Settings"]
 
@@ -38,7 +44,7 @@ class Settings(BaseSettings):
         description="Set by `serve`: where its projector child writes its role for the workers.",
     )
     projector_batch_size: int = Field(
-        default=500, ge=1, le=10_000, description="Events per projector transaction."
+        default=DEFAULT_BATCH_SIZE, ge=1, le=10_000, description="Events per projector transaction."
     )
     history_cache_mib: int = Field(
         default=256,
@@ -47,12 +53,67 @@ class Settings(BaseSettings):
         description="Memory each process may keep decoded claim histories in, in MiB.",
     )
 
+    metrics_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Set by `serve` for its workers: the directory, made afresh for each "
+        "`serve`, where every worker keeps its metrics so that `GET /metrics` adds them up "
+        "(prometheus_client's multiprocess mode). Unset: each process counts alone.",
+    )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace requests and database calls with OpenTelemetry (needs the "
+        "`factledger[otel]` extra). Also on when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="OpenTelemetry's own setting: where the OTLP exporter sends spans "
+        "(http/protobuf, e.g. http://collector:4318); setting it turns tracing on.",
+    )
+    otel_traces_exporter: Literal["otlp", "console", "none"] = Field(
+        default="otlp",
+        validation_alias="OTEL_TRACES_EXPORTER",
+        description="OpenTelemetry's own setting: otlp, console (spans printed on standard "
+        "output), or none (tracing off whatever else is set).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _parses(cls, url: str) -> str:
-        Database.from_url(url)
+        try:
+            Database.from_url(url)
+        except InvalidDatabaseUrl as error:
+            raise ValueError(error.detail) from None
         return url
 
-    @property
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable a setting is read from, by the name a
+        validation error gives it: FACTLEDGER_* or, for OpenTelemetry's and
+        prometheus_client's own, theirs."""
+        aliases = {field.validation_alias for field in cls.model_fields.values()}
+        return name if name in aliases else f"FACTLEDGER_{name.upper()}"
+
+    @cached_property
     def database(self) -> Database:
         return Database.from_url(self.database_url)
+
+    @property
+    def tracing(self) -> bool:
+        """Whether requests and database calls are traced (`api.tracing`)."""
+        configured = self.otel_enabled or self.otel_exporter_otlp_endpoint is not None
+        return configured and self.otel_traces_exporter != "none"
+
+    def hand_down(self) -> dict[str, str]:
+        """These settings as the environment of a process `serve` starts (its
+        workers, its projector child), which reads them with `Settings.handed_down()`."""
+        # By alias: the settings read under another name (OTEL_*, ...) are
+        # validated under it.
+        return {_HANDED_DOWN: self.model_dump_json(by_alias=True)}
+
+    @classmethod
+    def handed_down(cls) -> Settings:
+        """The settings `serve` handed down to this process, else those of the environment."""
+        handed = os.environ.get(_HANDED_DOWN)
+        return cls.model_validate_json(handed) if handed else cls()

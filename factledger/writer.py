@@ -142,6 +142,8 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.events = 0
+        self.on_batch: Callable[[int], None] = _ignore
+        """Told the number of events of each batch committed (a served app's metrics)."""
 
     # --- the callers' side (in the writer's event loop) ------------------------------
 
@@ -310,9 +312,10 @@ class Writer:
             return False
         batch.fresh.add(claim_id)
         held = self.histories.synced(claim_id)
-        rows = await self._in_database(self.queries.claim_rows, claim_id, held[0] if held else 0)
+        version = held[0] if held else 0
+        rows = await self._in_database(self.queries.claim_rows, claim_id, version)
         try:
-            self.histories.read(claim_id, rows, lambda _: None)
+            self.histories.read(claim_id, rows, lambda _: None, version)
         except VersionGap:
             return True  # dropped meanwhile: read afresh one by one
         return bool(rows.rows)
@@ -486,6 +489,7 @@ class Writer:
                 self._remember(applied.key.scope, applied.key.request_hash, event)
         self.batches += 1
         self.events += len(written)
+        self.on_batch(len(written))
         claims = {claim_id: claim for claim_id, claim in batch.claims.items() if claim}
         try:
             self.histories.written(written, claims)
@@ -514,6 +518,10 @@ class Writer:
     def _fail(batch: _Batch, error: LedgerError) -> None:
         for applied in batch.applied:
             applied.pending.fail(error)
+
+
+def _ignore(_events: int) -> None:
+    pass
 
 
 @dataclass(frozen=True)

@@ -2,23 +2,30 @@
 
     LedgerError
     ├── AccessDenied               the actor's role is too small for the command
-    ├── InvalidRequest             the request breaks a rule (HTTP 422)
+    ├── InvalidRequest             the request breaks a rule
     │   ├── OccurredInFuture
     │   ├── OccurredBeforeRegistration
     │   ├── OccurredBeforeItem
-    │   └── IdempotencyKeyReused
-    ├── NotFound                   (HTTP 404)
+    │   ├── IdempotencyKeyReused
+    │   └── PositionNotRecorded
+    ├── NotFound                   something that does not exist (or did not yet)
     │   ├── ClaimNotFound
     │   ├── ItemNotFound           evidence, rebuttal or verification
     │   └── EventNotFound
-    ├── PreconditionFailed         a stale If-Match (HTTP 412)
-    ├── Conflict                   the claim's state forbids the event (HTTP 409)
+    ├── PreconditionFailed         a stale If-Match
+    ├── Conflict                   the claim's state forbids the event
     │   ├── ClaimAlreadyRegistered
     │   └── ItemAlreadyWithdrawn
-    └── Unavailable                the ledger could not finish in time; retry (HTTP 503)
-        └── OutcomeUnknown        a write's commit was interrupted and could not be looked up
+    ├── Unavailable                the ledger could not finish in time; retry
+    │   └── OutcomeUnknown         a write's commit was interrupted and could not be looked up
+    │
+    │   and, beside what raises them (never the answer to a request):
+    ├── KeyNotFound                factledger.keys: no such key to revoke
+    ├── LeaseLost                  projections.leases: a projector lost its lease
+    └── InvalidDatabaseUrl         storage.database: a database URL the ledger cannot use
 
 Each class says when it is raised. Messages are written for the caller.
+How each answers over HTTP is the API's business (`api.problems`).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ __all__ = [
     "OccurredBeforeRegistration",
     "OccurredInFuture",
     "OutcomeUnknown",
+    "PositionNotRecorded",
     "PreconditionFailed",
     "Unavailable",
 ]
@@ -142,6 +150,15 @@ class ClaimAlreadyRegistered(Conflict):
 
 class ItemAlreadyWithdrawn(Conflict):
     """Raised when evidence or a rebuttal is withdrawn, or a verification retracted, twice."""
+
+
+class PositionNotRecorded(InvalidRequest):
+    """Raised when a read waits for a position past the ledger's newest event."""
+
+    field = "min_position"
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"min_position {position} is past the ledger's newest event.")
 
 
 class Unavailable(LedgerError):

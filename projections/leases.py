@@ -24,9 +24,10 @@ from typing import Any, Final, Protocol
 import psycopg
 from psycopg import sql
 
-from storage.database import Backend, Database
+from ledger.errors import LedgerError
+from storage.database import Database
 
-__all__ = ["FileLease", "Lease", "LeaseLost", "PostgresLease", "lease_for", "rebuild_lock"]
+__all__ = ["FileLease", "Lease", "LeaseLost", "PostgresLease"]
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ _LOCK_CLASS: Final = 0x666C_7072  # "flpr"
 _IDLE_RECHECK_SECONDS: Final = 30.0
 
 
-class LeaseLost(Exception):
+class LeaseLost(LedgerError):
     """The lease can no longer be trusted to be held (its connection broke)."""
 
 
@@ -197,22 +198,3 @@ class PostgresLease:
             # Closing the session releases its advisory locks.
             self._conn.close()
             self._conn = None
-
-
-def lease_for(database: Database, appended: threading.Event, channel: str) -> Lease:
-    """The projector's lease."""
-    if database.backend is Backend.SQLITE:
-        return FileLease(_beside(database, "projector"), appended, database.sqlite_path)
-    return PostgresLease(database, "projector", channel)
-
-
-def rebuild_lock(database: Database) -> Lease:
-    """Held by a running rebuild: two at once would build into the same tables."""
-    if database.backend is Backend.SQLITE:
-        return FileLease(_beside(database, "rebuild"), threading.Event())
-    return PostgresLease(database, "rebuild")
-
-
-def _beside(database: Database, purpose: str) -> Path:
-    assert database.sqlite_path is not None
-    return database.sqlite_path.with_name(f"{database.sqlite_path.name}.{purpose}.lock")

@@ -32,8 +32,7 @@ from projections.columns import (
     claim_from_row,
     claim_values,
 )
-from projections.records import ChangeRecord, ClaimProjection, ClaimRecord
-from projections.store import (
+from projections.read_models import (
     LIVE,
     REBUILD,
     Batch,
@@ -43,6 +42,7 @@ from projections.store import (
     TableSet,
     changes_start,
 )
+from projections.records import ChangeRecord, ClaimProjection, ClaimRecord
 
 __all__ = ["TRACKING_TABLE", "PostgresReadModels"]
 

@@ -21,8 +21,8 @@ from uuid import UUID
 from factledger.histories import Histories
 from ledger.history import ClaimHistory
 from ledger.recorded import RecordedEvent
+from projections.read_models import LIVE, Batch, ReadModels, TableSet
 from projections.records import ClaimProjection, project
-from projections.store import LIVE, Batch, ReadModelStore, TableSet
 from storage.event_log import EventLog
 from storage.mapper import decode_row
 
@@ -37,7 +37,7 @@ class Projector:
     def __init__(
         self,
         event_log: EventLog,
-        store: ReadModelStore,
+        store: ReadModels,
         batch_size: int = DEFAULT_BATCH_SIZE,
         histories: Histories | None = None,
     ) -> None:

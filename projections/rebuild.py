@@ -19,8 +19,8 @@ from typing import Final, Protocol
 from uuid import UUID
 
 from projections.projector import Projector
+from projections.read_models import REBUILD, Batch, ReadModels
 from projections.records import ClaimProjection, fold_all, project
-from projections.store import REBUILD, Batch, ReadModelStore
 from storage.mapper import decode_row
 from storage.queries import EventQueries
 from storage.rows import EventRow
@@ -110,7 +110,7 @@ def rebuild(
 
 def load_range(
     queries: EventQueries,
-    store: ReadModelStore,
+    store: ReadModels,
     head: int,
     claims: ClaimRange,
     on_progress: Callable[[int], None],

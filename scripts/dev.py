@@ -3,7 +3,8 @@
 
     python3 scripts/dev.py run        # .venv, seeded SQLite ledger, a key, then serve
     python3 scripts/dev.py test [...] # .venv with the dev tools, then pytest [...]
-    python3 scripts/dev.py check      # ruff, ruff format --check, mypy --strict
+    python3 scripts/dev.py check      # ruff, mypy --strict, hadolint, compose.yaml's schema
+    python3 scripts/dev.py package-check  # the wheel, installed in a new venv, run elsewhere
     python3 scripts/dev.py contract   # CI's contract check, when it is beside this clone
     python3 scripts/dev.py conformance  # schemathesis against `factledger serve`, both backends
     python3 scripts/dev.py bench [...]  # the benchmarks of docs/benchmarks.md ([...]: --quick)
@@ -28,8 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 import venv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,13 +83,19 @@ def ensure_venv(extras: str) -> None:
 
 
 def run() -> None:
-    host = os.environ.get("FACTLEDGER_HOST", "127.0.0.1")
-    port = os.environ.get("FACTLEDGER_PORT", "8000")
-    # Before anything is made or printed: a port in use would only fail later.
-    check_port_free(host, port)
-    ensure_venv("")
+    # In the venv (`main` re-executes this script there).
+    from factledger.listening import ListenAddressUnavailable, check_can_listen  # noqa: PLC0415
+
     env = dict(os.environ)
     env.setdefault("FACTLEDGER_DATABASE_URL", "sqlite:///./factledger.db")
+    host, port = env.get("FACTLEDGER_HOST", "127.0.0.1"), env.get("FACTLEDGER_PORT", "8000")
+    # Before anything is seeded or a key printed: can `serve` listen there?
+    if not port.isdigit():
+        sys.exit(f"error: FACTLEDGER_PORT must be a port number, not {port!r}")
+    try:
+        check_can_listen(host, int(port))
+    except ListenAddressUnavailable as error:
+        sys.exit(f"error: {error} (here: FACTLEDGER_HOST, FACTLEDGER_PORT)")
     say(f"seeding {env['FACTLEDGER_DATABASE_URL']}")
     call(BIN / "factledger", "seed", env=env)
     key, made = dev_key(env)
@@ -106,26 +115,6 @@ def run() -> None:
         [str(BIN / "factledger"), "serve", "--host", host, "--port", port],
         env,
     )
-
-
-def check_port_free(host: str, port: str) -> None:
-    """Exits with one line when `factledger serve` could not listen on host:port."""
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        sys.exit(f"error: FACTLEDGER_PORT must be a port number, not {port!r}")
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, int(port), type=socket.SOCK_STREAM
-        )[0]
-        with socket.socket(family, kind, proto) as probe:
-            # As uvicorn binds: a port only lingering after a closed connection is free.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(address)
-    except OSError as error:
-        sys.exit(
-            f"error: cannot serve on {host}:{port}: {error.strerror or error}. "
-            "Is another `make run` still running? Stop it, or choose another port: "
-            "FACTLEDGER_PORT=8001 make run"
-        )
 
 
 def dev_key(env: dict[str, str]) -> tuple[str, bool]:
@@ -179,6 +168,83 @@ def check() -> None:
     call(BIN / "ruff", "check", ".")
     call(BIN / "ruff", "format", "--check", ".")
     call(BIN / "mypy", "--strict", *packages)
+    call(BIN / "hadolint", "--no-color", "Dockerfile")
+    call(BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml")
+
+
+PRODUCT_PACKAGES = ("ledger", "projections", "api", "storage", "factledger", "seeds")
+
+# What a build or an install may print only when something is deprecated or
+# wrong: Python's warnings (SetuptoolsDeprecationWarning, ...), setuptools'
+# "!!" banners and pip's DEPRECATION lines.
+WARNED = re.compile(r"DEPRECATION|Deprecat|\w+Warning\b|^\s*!!\s*$", re.MULTILINE)
+
+
+def package_check() -> None:
+    """The wheel as a user gets it: built, installed with its dependencies into a
+    new virtual environment, and run from a folder outside this work tree."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    with tempfile.TemporaryDirectory(prefix="factledger-package-") as folder:
+        temp = Path(folder)
+        say("building the wheel")
+        quiet(PYTHON, "-m", "pip", "wheel", "--verbose", "--no-deps", "-w", temp, ROOT, cwd=temp)
+        (wheel,) = temp.glob("factledger-*.whl")
+        check_wheel_files(wheel, f"{project['name']}-{project['version']}.dist-info")
+        say(f"installing {wheel.name} into a new virtual environment")
+        # No pip of its own (ensurepip takes longer than the install): .venv's
+        # installs into it.
+        venv.EnvBuilder().create(temp / "venv")
+        bin_dir = temp / "venv" / BIN.name
+        quiet(PYTHON, "-m", "pip", "--python", bin_dir / "python", "install", wheel, cwd=temp)
+        say("running it from another folder")
+        elsewhere = temp / "elsewhere"
+        elsewhere.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FACTLEDGER_"))}
+        env["FACTLEDGER_DATABASE_URL"] = f"sqlite:///{elsewhere}/ledger.db"
+        factledger = bin_dir / "factledger"
+        for command, expected in [
+            ((factledger, "--help"), "Usage: factledger [OPTIONS] COMMAND"),
+            ((factledger, "--version"), f"factledger {project['version']}"),
+            ((bin_dir / "python", "-m", "factledger", "--help"), "Usage: python -m factledger"),
+            ((factledger, "serve", "--help"), "--no-projector"),
+            ((factledger, "seed"), "0 already there"),
+            ((factledger, "seed"), "0 events appended"),
+        ]:
+            said = quiet(*command, cwd=elsewhere, env=env)
+            if expected not in said:
+                sys.exit(f"{' '.join(map(str, command))} did not say {expected!r}:\n{said}")
+    say("the wheel installs and runs")
+
+
+def quiet(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """What `command` printed; exits if it failed or warned."""
+    done = subprocess.run(
+        [str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    said = done.stdout + done.stderr
+    shown = " ".join(map(str, command))
+    if done.returncode != 0:
+        sys.exit(f"{shown} failed:\n{said[-5000:]}")
+    warned = [line for line in said.splitlines() if WARNED.search(line)]
+    if warned:
+        sys.exit(f"{shown} warned:\n" + "\n".join(warned))
+    return said
+
+
+def check_wheel_files(wheel: Path, dist_info: str) -> None:
+    """The wheel holds every file of the product's packages (subpackages, seeds,
+    py.typed, templates), the license, and nothing else at the top."""
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {
+        str(path.relative_to(ROOT))
+        for package in PRODUCT_PACKAGES
+        for path in (ROOT / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    missing = sorted(wanted - shipped)
+    tops = {name.split("/", 1)[0] for name in shipped} - {dist_info}
+    if missing or tops != set(PRODUCT_PACKAGES) or f"{dist_info}/licenses/LICENSE" not in shipped:
+        sys.exit(f"{wheel.name}: missing {missing}, top-level {sorted(tops)}")
 
 
 def both_backends() -> Iterator[tuple[str, str]]:
@@ -293,6 +359,9 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     command, *args = sys.argv[1:] or ["help"]
     if command == "run":
+        if Path(sys.prefix).resolve() != VENV.resolve():
+            ensure_venv("")
+            os.execv(PYTHON, [str(PYTHON), __file__, command])
         run()
     elif command == "test":
         test(args)
@@ -300,6 +369,9 @@ def main() -> None:
         check()
     elif command == "bench":
         bench(args)
+    elif command == "package-check":
+        ensure_venv("")
+        package_check()
     elif command in ("contract", "conformance"):
         if Path(sys.prefix).resolve() != VENV.resolve():
             ensure_venv("[dev]")

@@ -8,14 +8,26 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Final
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from ledger.errors import LedgerError
 
 __all__ = ["Backend", "Database", "InvalidDatabaseUrl"]
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_CONNECTION_PARAMS: Final = frozenset({"host", "port", "user", "password", "dbname"})
+"""What the event store's connections can be given (the `eventsourcing` datastore's settings)."""
 
 
-class InvalidDatabaseUrl(ValueError):
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+class InvalidDatabaseUrl(LedgerError):
     """A database URL the ledger cannot use; the message says why."""
 
 
@@ -68,27 +80,31 @@ class Database:
 
     @classmethod
     def _postgresql(cls, url: str) -> Database:
+        # `schema` is the ledger's own parameter; the rest is libpq's URI, parsed by libpq.
         parts = urlsplit(url)
-        try:
-            port = parts.port or 5432
-        except ValueError:
-            raise InvalidDatabaseUrl(f"{url!r}: the port is not a number") from None
-        dbname = unquote(parts.path.lstrip("/"))
-        if not dbname:
-            raise InvalidDatabaseUrl(f"{url!r}: name the database, as in postgresql://host/dbname")
-        query = parse_qs(parts.query)
+        query = parse_qs(parts.query, keep_blank_values=True)
         schema = query.pop("schema", ["public"])[-1]
-        if query:
-            raise InvalidDatabaseUrl(f"{url!r}: unknown parameters {sorted(query)}")
         if not _IDENTIFIER.fullmatch(schema):
             raise InvalidDatabaseUrl(f"{url!r}: the schema must be a plain lowercase identifier")
+        try:
+            params = conninfo_to_dict(urlunsplit(parts._replace(query=urlencode(query, True))))
+        except psycopg.ProgrammingError as error:
+            raise InvalidDatabaseUrl(f"{url!r}: {_one_line(error)}") from None
+        unknown = sorted(set(params) - _CONNECTION_PARAMS)
+        if unknown:
+            raise InvalidDatabaseUrl(f"{url!r}: unknown parameters {unknown}")
+        if not params.get("dbname"):
+            raise InvalidDatabaseUrl(f"{url!r}: name the database, as in postgresql://host/dbname")
+        port = str(params.get("port") or 5432)
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise InvalidDatabaseUrl(f"{url!r}: the port is not a number")
         return cls(
             backend=Backend.POSTGRESQL,
-            host=parts.hostname or "localhost",
-            port=port,
-            user=unquote(parts.username) if parts.username else getpass.getuser(),
-            password=unquote(parts.password) if parts.password else "",
-            dbname=dbname,
+            host=str(params.get("host") or "localhost"),
+            port=int(port),
+            user=str(params.get("user") or getpass.getuser()),
+            password=str(params.get("password") or ""),
+            dbname=str(params["dbname"]),
             schema=schema,
         )
 

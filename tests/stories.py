@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from factledger.service import LedgerService
 from ledger.claim import ClaimEvent
+from projections.read_models import ChangeFilter, ClaimFilter
 from projections.records import ChangeRecord, ClaimRecord
-from projections.store import ChangeFilter, ClaimFilter
 from tests.unit.test_verdict_properties import Step, build
 
 WHAT = ["rebut", "withdraw_rebuttal", "verify", "retract", "attach", "withdraw_evidence", "amend"]
@@ -53,14 +53,14 @@ def random_ledger(seed: int, claims: int, events_per_claim: int = 6) -> list[Cla
 
 def append(service: LedgerService, events: Sequence[ClaimEvent], per_transaction: int = 1) -> None:
     for start in range(0, len(events), per_transaction):
-        service.store.events.put(list(events[start : start + per_transaction]))
-    service.store.appended.set()
+        service.persistence.event_store.events.put(list(events[start : start + per_transaction]))
+    service.persistence.appended.set()
 
 
 def dump(service: LedgerService) -> Dump:
     """Everything the read models hold, in a comparable form."""
     everything = 10**9
-    read_models = service.read_models
+    read_models = service.persistence.read_models
     return (
         read_models.claims(ClaimFilter(), None, everything),
         read_models.changes(ChangeFilter(), None, everything),

@@ -47,7 +47,7 @@ async def get_claim(
     ledger: LedgerDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
-    view = await ledger.reads.astate(claim_id, as_of=window.as_of, valid_at=window.valid_at)
+    view = await ledger.reads.claim.astate(claim_id, as_of=window.as_of, valid_at=window.valid_at)
     headers = _window_headers(view.window)
     if window.as_of is None and window.valid_at is None:
         etag = f'"{view.folded.version}"'
@@ -68,7 +68,7 @@ async def get_claim(
 async def get_history(
     _: ReaderDep, claim_id: UUID, window: TimeWindowDep, ledger: LedgerDep
 ) -> Response:
-    used, events = await ledger.reads.ahistory(
+    used, events = await ledger.reads.claim.ahistory(
         claim_id, as_of=window.as_of, valid_at=window.valid_at
     )
     return _json(envelopes_json(events), _window_headers(used))
@@ -83,7 +83,7 @@ async def get_history(
 async def get_timeline(
     _: ReaderDep, claim_id: UUID, window: TimeWindowDep, ledger: LedgerDep
 ) -> Response:
-    used, timeline = await ledger.reads.atimeline(
+    used, timeline = await ledger.reads.claim.atimeline(
         claim_id, as_of=window.as_of, valid_at=window.valid_at
     )
     return _json(timeline_json(timeline), _window_headers(used))

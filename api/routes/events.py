@@ -9,7 +9,6 @@ from typing import Annotated, Final
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import LedgerDep, ReaderDep
@@ -18,8 +17,8 @@ from api.feed import HeadWatch
 from api.openapi import problem_responses
 from api.problems import FieldError, ProblemError
 from api.schemas import EventsPage
+from factledger.ledger_reads import LedgerReads
 from ledger.envelope import Envelope
-from storage.event_log import EventLog
 
 __all__ = ["router"]
 
@@ -46,7 +45,7 @@ async def list_events(
     after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="A position (exclusive).")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    events = await run_in_threadpool(ledger.service.store.event_log.page, after, limit)
+    events = await ledger.reads.events_after(after, limit)
     next_after = events[-1].position if events else after
     return Response(
         b'{"events":%s,"next_after":%d}' % (envelopes_json(events), next_after),
@@ -90,13 +89,15 @@ async def stream_events(
             )
         after = int(last_event_id)
     return EventSourceResponse(
-        _stream(ledger.service.store.event_log, ledger.head_watch, after), ping=HEARTBEAT_SECONDS
+        _stream(ledger.reads, ledger.head_watch, after), ping=HEARTBEAT_SECONDS
     )
 
 
-async def _stream(log: EventLog, watch: HeadWatch, after: int) -> AsyncIterator[ServerSentEvent]:
+async def _stream(
+    reads: LedgerReads, watch: HeadWatch, after: int
+) -> AsyncIterator[ServerSentEvent]:
     while True:
-        events = await run_in_threadpool(log.page, after, _STREAM_PAGE)
+        events = await reads.events_after(after, _STREAM_PAGE)
         for event in events:
             yield ServerSentEvent(data=envelope_json(event).decode(), id=str(event.position))
         if events:
@@ -112,5 +113,5 @@ async def _stream(log: EventLog, watch: HeadWatch, after: int) -> AsyncIterator[
     summary="One event",
 )
 async def get_event(_: ReaderDep, event_id: UUID, ledger: LedgerDep) -> Response:
-    event = await run_in_threadpool(ledger.service.store.event_log.by_event_id, event_id)
+    event = await ledger.reads.event(event_id)
     return Response(envelope_json(event), media_type="application/json")

@@ -7,13 +7,9 @@ on where it stopped however many events are appended meanwhile.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query, Response
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query
 
 from api.cursors import decode_cursor, encode_cursor
 from api.deps import LedgerDep, ReaderDep, query_time
@@ -21,12 +17,10 @@ from api.openapi import problem_responses
 from api.problems import FieldError, ProblemError
 from api.routes.events import MAX_POSITION
 from api.schemas import ChangesPage, ClaimsPage
-from api.state import Ledger
-from ledger.errors import Unavailable
 from ledger.times import format_instant, from_micros, to_micros
 from ledger.verdict import Verdict
+from projections.read_models import ChangeFilter, ChangeKey, ClaimFilter
 from projections.records import ChangeRecord, ClaimRecord
-from projections.store import ChangeFilter, ChangeKey, ClaimFilter
 from projections.words import MAX_QUERY_CHARS, words
 
 __all__ = ["router"]
@@ -78,7 +72,7 @@ async def list_claims(
     limit: Limit = 50,
     cursor: Cursor = None,
     min_position: MinPosition = None,
-) -> Response:
+) -> ClaimsPage:
     query_words: tuple[str, ...] = ()
     if q is not None:
         query_words = tuple(words(q))
@@ -90,12 +84,12 @@ async def list_claims(
                 errors=[FieldError(field="q", message="no words")],
             )
     before = decode_cursor("claims", cursor, 1)[0] if cursor is not None else None
-    await _caught_up(ledger, min_position)
     where = ClaimFilter(verdict=verdict, claimant=claimant, tag=tag, words=query_words)
     # One more than asked for tells whether there is a next page.
-    records = await run_in_threadpool(ledger.service.read_models.claims, where, before, limit + 1)
+    records = await ledger.reads.claims(where, before, limit + 1, min_position)
     page, more = records[:limit], len(records) > limit
-    return JSONResponse(
+    # Validated against the declared model, so that the OpenAPI document cannot lie.
+    return ClaimsPage.model_validate(
         {
             "items": [_claim_summary(record) for record in page],
             "next_cursor": encode_cursor("claims", page[-1].position) if more else None,
@@ -131,55 +125,24 @@ async def list_changes(
     limit: Limit = 50,
     cursor: Cursor = None,
     min_position: MinPosition = None,
-) -> Response:
+) -> ChangesPage:
     since_at, until_at = query_time("since", since), query_time("until", until)
     before = ChangeKey(*decode_cursor("changes", cursor, 2)) if cursor is not None else None
-    await _caught_up(ledger, min_position)
     where = ChangeFilter(
         since_us=to_micros(since_at) if since_at else None,
         until_us=to_micros(until_at) if until_at else None,
         to=to,
         actor_id=actor,
     )
-    records = await run_in_threadpool(ledger.service.read_models.changes, where, before, limit + 1)
+    records = await ledger.reads.changes(where, before, limit + 1, min_position)
     page, more = records[:limit], len(records) > limit
     next_cursor = None
     if more:
         last = page[-1]
         next_cursor = encode_cursor("changes", last.occurred_at_us, last.position)
-    return JSONResponse(
+    return ChangesPage.model_validate(
         {"items": [_change_entry(record) for record in page], "next_cursor": next_cursor}
     )
-
-
-async def _caught_up(ledger: Ledger, min_position: int | None) -> None:
-    """Returns once the read models have applied `min_position`; 503 after 5 s."""
-    if min_position is None:
-        return
-    deadline = time.monotonic() + READ_YOUR_WRITES_SECONDS
-    delay = 0.005
-    read_models = ledger.service.read_models
-    position = await run_in_threadpool(read_models.position)
-    # The head only grows: once is enough to tell a position that cannot come.
-    if position < min_position and min_position > await run_in_threadpool(
-        ledger.service.store.event_log.head_position
-    ):
-        raise ProblemError(
-            422,
-            "invalid-request",
-            f"min_position {min_position} is past the ledger's newest event.",
-            errors=[FieldError(field="min_position", message="no such position yet")],
-        )
-    while position < min_position:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise Unavailable(
-                f"The read models are at position {position}, not yet at {min_position}.",
-                retry_after=1,
-            )
-        await asyncio.sleep(min(delay, remaining))
-        delay = min(delay * 2, 0.1)
-        position = await run_in_threadpool(read_models.position)
 
 
 def _claim_summary(record: ClaimRecord) -> dict[str, Any]:

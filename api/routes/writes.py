@@ -32,8 +32,9 @@ router = APIRouter(tags=["claims"])
 class DirectRoute(APIRoute):
     """A route whose endpoint reads the request and answers by itself: FastAPI
     documents it, and calls it without solving dependencies or validating the
-    answer (the write does both, in the order of SPEC §4: about 40 µs a
-    request; docs/benchmarks.md)."""
+    answer: the write does both, in the order of SPEC §4, and the dependency
+    solving it skips cost more than anything else on an append's path in the
+    API (docs/benchmarks.md has the figure)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint

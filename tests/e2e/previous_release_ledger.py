@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from projections.store import ChangeFilter, ClaimFilter
 from pydantic import BaseModel
 
 import ledger
@@ -48,7 +49,6 @@ from ledger.payloads import (
 from ledger.times import format_instant, parse_instant, utc_now
 from ledger.verdict import Verdict
 from projections.projector import project_histories
-from projections.store import ChangeFilter, ClaimFilter
 from storage.rows import IdempotencyRow, IdempotencyScope
 
 STORY_CLAIM_ID = UUID("0b7e9a52-6c1d-4f0e-9d51-5a4f2f3c8e11")

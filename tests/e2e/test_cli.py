@@ -3,51 +3,11 @@ from a directory of its own, on both backends."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-FACTLEDGER = str(Path(sys.executable).parent / "factledger")
-
-
-def run(
-    *args: str, database_url: str, cwd: Path, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FACTLEDGER_DATABASE_URL": database_url}
-    return subprocess.run(
-        [FACTLEDGER, *args],
-        check=False,
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def create_key(role: str, database_url: str, cwd: Path) -> str:
-    done = run(
-        "keys",
-        "create",
-        "--name",
-        f"cli {role}",
-        "--role",
-        role,
-        database_url=database_url,
-        cwd=cwd,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+from tests.e2e.processes import call, create_key, run
 
 
 def test_keys_create_prints_the_key_alone_on_the_last_line_on_an_empty_database(
@@ -121,59 +81,6 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit_never_a_traceback(
 
 
 # --- serve ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def call(
-    base: str, method: str, path: str, body: Any = None, key: str | None = None
-) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-@pytest.fixture
-def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A `factledger serve` subprocess, and a contributor's key."""
-    key = create_key("contributor", database_url, tmp_path)
-    port = free_port()
-    env = {**os.environ, "FACTLEDGER_DATABASE_URL": database_url}
-    server = subprocess.Popen(
-        [FACTLEDGER, "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"serve did not start: {server.stderr}") from None
-                time.sleep(0.1)
-        yield base, key
-    finally:
-        server.terminate()
-        server.wait(10)
-        if server.stderr:
-            server.stderr.close()
 
 
 @pytest.mark.slow

@@ -11,10 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_cli import call, served
+from tests.e2e.processes import call
 from tests.e2e.test_http_writes import CLAIM, REBUTTAL
-
-__all__ = ["served"]  # the fixture, shared with test_cli
 
 pytestmark = pytest.mark.slow
 
@@ -114,5 +112,32 @@ def test_a_last_event_id_that_is_not_a_position_is_a_422_problem(
     try:
         assert stream.response.status == 422
         assert stream.response.getheader("Content-Type") == "application/problem+json"
+    finally:
+        stream.close()
+
+
+def test_a_new_stream_is_live_after_hundreds_of_streams_left_at_once_again_and_again(
+    story: tuple[str, str, list[dict[str, Any]]],
+) -> None:
+    base, key, written = story
+    claim = written[0]["claim_id"]
+    for _ in range(3):
+        streams = [Stream(base, {}, f"?after={written[-1]['position']}") for _ in range(200)]
+        try:
+            status, _ = call(base, "POST", f"/claims/{claim}/rebuttals", REBUTTAL, key)
+            assert status == 201
+            streams[0].next_event()  # the write reached the streams
+        finally:
+            for stream in streams:
+                stream.close()
+    status, page = call(base, "GET", "/events?after=0&limit=1000")
+    head = page["next_after"]
+    stream = Stream(base, {}, f"?after={head}")
+    try:
+        status, rebuttal = call(base, "POST", f"/claims/{claim}/rebuttals", REBUTTAL, key)
+        assert status == 201
+        stream.response.fp.raw._sock.settimeout(5)  # type: ignore[attr-defined]
+        live = stream.next_event()
+        assert int(live["id"]) == rebuttal["position"]
     finally:
         stream.close()

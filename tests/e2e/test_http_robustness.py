@@ -86,25 +86,39 @@ def assert_answered_properly(status: int, content_type: str) -> None:
         assert content_type == "application/problem+json"
 
 
+def head(client: TestClient) -> int:
+    position: int = client.get("/readyz").json()["position"]
+    return position
+
+
+def assert_changed_only_if_accepted(client: TestClient, before: int, status: int) -> None:
+    """A 201 appended one event; any other answer appended nothing."""
+    assert head(client) == (before + 1 if status == 201 else before)
+
+
 @SETTINGS
 @given(body=json_values, template=st.sampled_from(sorted(VALID_BODIES)))
-def test_any_json_body_gets_an_answer_that_is_not_a_500(
+def test_any_json_body_gets_an_answer_that_is_not_a_500_and_appends_only_if_accepted(
     client: TestClient, as_role: Headers, body: Any, template: str
 ) -> None:
     path = template.format(claim=registered_claim(client, as_role))
+    before = head(client)
     response = send(client, path, body, as_role(Role.EDITOR))
     assert_answered_properly(response.status_code, response.headers["content-type"])
+    assert_changed_only_if_accepted(client, before, response.status_code)
 
 
 @SETTINGS
 @given(case=near_valid())
-def test_a_body_with_one_field_broken_gets_an_answer_that_is_not_a_500(
+def test_a_body_with_one_field_broken_gets_an_answer_that_is_not_a_500_and_appends_only_if_accepted(
     client: TestClient, as_role: Headers, case: tuple[str, dict[str, Any]]
 ) -> None:
     template, body = case
     path = template.format(claim=registered_claim(client, as_role))
+    before = head(client)
     response = send(client, path, body, as_role(Role.EDITOR))
     assert_answered_properly(response.status_code, response.headers["content-type"])
+    assert_changed_only_if_accepted(client, before, response.status_code)
 
 
 @SETTINGS
@@ -113,5 +127,7 @@ def test_any_query_time_gets_an_answer_that_is_not_a_500(
     client: TestClient, as_role: Headers, as_of: str, valid_at: str
 ) -> None:
     claim = registered_claim(client, as_role)
+    before = head(client)
     response = client.get(f"/claims/{claim}", params={"as_of": as_of, "valid_at": valid_at})
     assert_answered_properly(response.status_code, response.headers["content-type"])
+    assert head(client) == before

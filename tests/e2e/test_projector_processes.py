@@ -20,9 +20,8 @@ from psycopg import sql
 
 from factledger.service import LedgerService
 from factledger.settings import Settings
-from projections.leases import rebuild_lock
 from storage.database import Backend, Database
-from tests.e2e.test_cli import FACTLEDGER, call, free_port, run
+from tests.e2e.processes import FACTLEDGER, call, free_port, run
 from tests.stories import append, dump, random_ledger
 
 pytestmark = pytest.mark.slow
@@ -81,7 +80,9 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> floa
 
 
 def caught_up(service: LedgerService) -> bool:
-    return service.read_models.position() == service.store.event_log.head_position()
+    return (
+        service.persistence.read_models.position() == service.persistence.event_log.head_position()
+    )
 
 
 def rebuilt(service: LedgerService, database_url: str, cwd: Path) -> Any:
@@ -113,7 +114,7 @@ def test_rebuild_reports_and_equals_what_the_live_projector_made(
     done = run("rebuild", database_url=database_url, cwd=tmp_path, timeout=120)
 
     assert done.returncode == 0, done.stderr
-    head = quiet_service.store.event_log.head_position()
+    head = quiet_service.persistence.event_log.head_position()
     assert "30 claims" in done.stdout
     assert f"live at position {head}" in done.stdout
     assert dump(quiet_service) == live
@@ -181,14 +182,14 @@ def test_a_projector_killed_mid_batch_then_restarted_applies_every_event_once(
     first = projecting("first", batch_size=5)
     wait_until(lambda: caught_up(quiet_service), 30, "the projector catches up")
     first.stop()
-    position = quiet_service.read_models.position()
+    position = quiet_service.persistence.read_models.position()
     append(quiet_service, random_ledger(seed=3, claims=20), per_transaction=2)
 
     with projector_blocked_inside_its_transaction(database_url):
         doomed = projecting("doomed", batch_size=5)
         wait_until(lambda: waiting_for_a_lock(database_url), 15, "the batch waits for the lock")
         doomed.kill()
-    assert quiet_service.read_models.position() == position  # the batch left nothing
+    assert quiet_service.persistence.read_models.position() == position  # the batch left nothing
 
     projecting("restarted", batch_size=5)
     wait_until(lambda: caught_up(quiet_service), 30, "the restarted projector catches up")
@@ -258,7 +259,7 @@ def _answers(url: str) -> bool:
 def test_a_second_rebuild_at_once_is_refused_with_one_line(
     quiet_service: LedgerService, database_url: str, tmp_path: Path
 ) -> None:
-    held = rebuild_lock(quiet_service.settings.database)
+    held = quiet_service.persistence.rebuild_lock()
     assert held.try_acquire()
     try:
         done = run("rebuild", database_url=database_url, cwd=tmp_path)

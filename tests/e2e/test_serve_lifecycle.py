@@ -12,88 +12,22 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import FACTLEDGER, call, create_key, free_port
+from tests.e2e.processes import (
+    FACTLEDGER,
+    Serving,
+    alive,
+    call,
+    children_of,
+    create_key,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
-
-
-class Serving:
-    """A `factledger serve` subprocess on a free port."""
-
-    def __init__(self, database_url: str, cwd: Path, *flags: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = cwd / f"serve-{self.port}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [FACTLEDGER, "serve", "--port", str(self.port), *flags],
-                env={**os.environ, "FACTLEDGER_DATABASE_URL": database_url},
-                cwd=cwd,
-                stdout=log,
-                stderr=log,
-            )
-        wait_until(self._answers, 30, "serve starts")
-
-    def _answers(self) -> bool:
-        try:
-            return call(self.base, "GET", "/healthz")[0] == 200
-        except OSError:
-            return False
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
-
-
-@pytest.fixture
-def serving(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Serving]]:
-    started: list[Serving] = []
-
-    def start(*flags: str) -> Serving:
-        started.append(Serving(database_url, tmp_path, *flags))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_sigterm_answers_every_write_it_took_and_keeps_every_one_it_acknowledged(

@@ -42,8 +42,8 @@ from ledger.errors import LedgerError
 from ledger.events import EventType
 from ledger.times import format_instant, parse_instant, utc_now
 from ledger.verdict import Verdict
+from projections.read_models import ChangeFilter, ClaimFilter
 from projections.rebuild import rebuild
-from projections.store import ChangeFilter, ClaimFilter
 from storage.rows import IdempotencyRow, IdempotencyScope
 from tests.conftest import IN_CI
 from tests.writes import FILING, register, write
@@ -246,7 +246,7 @@ def first_difference(old: Any, new: Any, path: str = "") -> str:
 
 def read_models(service: LedgerService, queries: dict[str, Any]) -> dict[str, Any]:
     """The rows of each query of the dump, as JSON values."""
-    store = service.read_models
+    store = service.persistence.read_models
     answered: dict[str, Any] = {"position": store.position()}
     for name, asked in queries.items():
         if name == "position":
@@ -268,7 +268,7 @@ def read_models(service: LedgerService, queries: dict[str, Any]) -> dict[str, An
 
 
 def all_rows(service: LedgerService) -> dict[str, Any]:
-    store = service.read_models
+    store = service.persistence.read_models
     return {
         "position": store.position(),
         "claims": [jsonable(row) for row in store.claims(ClaimFilter(), None, 10**9)],
@@ -328,7 +328,7 @@ def test_a_ledger_of_the_previous_release_is_upgraded_in_place_and_nothing_is_lo
 
     head = max(e["position"] for e in old_events(old))
     assert_retries_of_the_old_keyed_writes_are_replayed(old, upgraded)
-    assert upgraded.store.event_log.head_position() == head
+    assert upgraded.persistence.event_log.head_position() == head
 
     assert upgraded.projector.catch_up() == head - old["read_models"]["position"]
     assert all_rows(upgraded) == old["read_models_at_head"]

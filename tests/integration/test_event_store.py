@@ -31,7 +31,7 @@ def history(service: LedgerService, claim_id: UUID, **times: object) -> list[Env
 
 
 def page(service: LedgerService, after: int, limit: int) -> list[Envelope]:
-    return [envelope_of(event) for event in service.store.event_log.page(after, limit)]
+    return [envelope_of(event) for event in service.persistence.event_log.page(after, limit)]
 
 
 def test_an_envelope_read_back_is_identical_to_the_one_returned_at_write_time(
@@ -39,7 +39,7 @@ def test_an_envelope_read_back_is_identical_to_the_one_returned_at_write_time(
 ) -> None:
     registered = register(service).envelope
     rebutted = rebut(service, registered.claim_id).envelope
-    log = service.store.event_log
+    log = service.persistence.event_log
     assert envelope_of(log.by_event_id(rebutted.event_id)) == rebutted
     assert page(service, 0, 10) == [registered, rebutted]
     assert history(service, registered.claim_id) == [registered, rebutted]
@@ -124,7 +124,7 @@ def test_an_unknown_claim_or_event_is_not_found(service: LedgerService) -> None:
     with pytest.raises(ClaimNotFound):
         service.reads.timeline(uuid4())
     with pytest.raises(EventNotFound):
-        service.store.event_log.by_event_id(uuid4())
+        service.persistence.event_log.by_event_id(uuid4())
 
 
 def test_the_history_as_of_a_time_holds_only_what_was_recorded_by_then(
@@ -167,7 +167,7 @@ def test_the_librarys_notification_log_reads_the_ledger_in_position_order(
 ) -> None:
     claim_id = register(service).envelope.claim_id
     rebut(service, claim_id)
-    recorder = service.store.recorder
+    recorder = service.persistence.event_store.recorder
     notifications = recorder.select_notifications(start=None, limit=10)
     envelopes = page(service, 0, 10)
     assert [n.id for n in notifications] == [e.position for e in envelopes]
@@ -197,5 +197,5 @@ def test_an_upcaster_reads_an_old_payload_into_the_new_shape_while_the_envelope_
     service.histories.forget([claim_id])  # as a process that had not read it yet
     [rebuttal] = service.reads.state(claim_id).folded.rebuttals.values()
     assert rebuttal.data["statement"] == "[v1] Battles continued."
-    assert envelope_of(service.store.event_log.by_event_id(written.event_id)) == written
+    assert envelope_of(service.persistence.event_log.by_event_id(written.event_id)) == written
     assert history(service, claim_id)[-1].data["statement"] == "Battles continued."

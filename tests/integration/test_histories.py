@@ -36,7 +36,7 @@ def stored(service: LedgerService, claim_id: UUID) -> list[RecordedEvent]:
     """The claim's events straight from the database, decoded afresh."""
     return [
         decode_row(row)
-        for row in service.store.event_queries.rows_after(0, 100_000)
+        for row in service.persistence.events.rows_after(0, 100_000)
         if row.claim_id == claim_id
     ]
 
@@ -230,3 +230,23 @@ def test_evidence_by_stance_and_back_dated_events_read_the_same_from_memory(
         assert answer is not None
         expected = reference(service, claim_id, answer.as_of, valid_at)
         assert answer == expected
+
+
+def test_a_claim_dropped_from_memory_while_it_is_being_read_is_read_whole_not_lost(
+    service: LedgerService,
+) -> None:
+    claim_id = register(service).event.claim_id
+    service.reads.state(claim_id)  # kept in memory, synced with the head
+    queries = service.reads.queries
+    asked = queries.claim_rows
+
+    def rows_then_dropped(claim: UUID, after_version: int) -> object:
+        rows = asked(claim, after_version)  # nothing new after the kept version ...
+        service.histories.forget([claim])  # ... and meanwhile the history is dropped
+        return rows
+
+    queries.claim_rows = rows_then_dropped  # type: ignore[method-assign,assignment]
+    try:
+        assert service.reads.state(claim_id).state.claim_id == claim_id
+    finally:
+        del queries.claim_rows  # type: ignore[attr-defined]

@@ -78,8 +78,8 @@ class Stored(Known):
 
 def stored_histories(service: LedgerService) -> dict[UUID, list[Stored]]:
     histories: dict[UUID, list[Stored]] = {}
-    mapper = service.store.mapper
-    for row in service.store.event_queries.rows_after(0, 100_000):
+    mapper = service.persistence.event_store.mapper
+    for row in service.persistence.events.rows_after(0, 100_000):
         event = mapper.to_domain_event(row.stored_event())
         assert isinstance(event, ClaimEvent)
         histories.setdefault(row.claim_id, []).append(
@@ -180,7 +180,9 @@ def test_live_projection_equals_rebuild_equals_reference(
 ) -> None:
     events = interleave([claim_events(c) for c in claims], random.Random(order_seed))
     with fresh_services() as service:
-        projector = Projector(service.store.event_log, service.read_models, batch_size)
+        projector = Projector(
+            service.persistence.event_log, service.persistence.read_models, batch_size
+        )
         for n, event in enumerate(events, start=1):
             append(service, [event])
             if n in catch_up_after:
@@ -190,7 +192,7 @@ def test_live_projection_equals_rebuild_equals_reference(
 
         report = rebuild(projector)
 
-        assert report.position == service.store.event_log.head_position()
+        assert report.position == service.persistence.event_log.head_position()
         assert dump(service) == live
         check_against_reference(service, live)
 
@@ -199,7 +201,7 @@ def test_a_rebuild_of_an_empty_ledger_is_empty_and_live(service: LedgerService) 
     report = rebuild(service.projector)
     assert (report.events, report.claims, report.position) == (0, 0, 0)
     assert dump(service) == ([], [])
-    assert service.read_models.position() == 0
+    assert service.persistence.read_models.position() == 0
 
 
 def test_the_live_projector_goes_on_after_a_rebuild(service: LedgerService) -> None:
@@ -213,7 +215,9 @@ def test_the_live_projector_goes_on_after_a_rebuild(service: LedgerService) -> N
     claims, changes = dump(service)
     assert len(claims) == 3
     assert len(changes) == 6
-    assert service.read_models.position() == service.store.event_log.head_position()
+    assert (
+        service.persistence.read_models.position() == service.persistence.event_log.head_position()
+    )
 
 
 def test_a_rebuild_loaded_in_ranges_of_claims_equals_a_rebuild_in_one_go(
@@ -222,7 +226,7 @@ def test_a_rebuild_loaded_in_ranges_of_claims_equals_a_rebuild_in_one_go(
     append(service, random_ledger(seed=11, claims=40))
     rebuild(service.projector)
     whole = dump(service)
-    queries, store = service.store.event_queries, service.read_models
+    queries, store = service.persistence.events, service.persistence.read_models
 
     def in_ranges(
         head: int, ranges: list[ClaimRange], on_progress: Callable[[int], None]
@@ -239,14 +243,14 @@ def test_a_large_postgresql_rebuild_runs_in_several_processes_and_equals_one_in_
     service: LedgerService, database_url: str
 ) -> None:
     if Database.from_url(database_url).backend is not Backend.POSTGRESQL:
-        assert parallel_load(database_url, 10**6) is None  # SQLite: one writer at a time
+        assert parallel_load(service.persistence, 10**6) is None  # SQLite: one writer at a time
         return
     append(service, random_ledger(seed=12, claims=30), per_transaction=20)
     rebuild(service.projector)
     whole = dump(service)
-    parallel = parallel_load(database_url, 10**6)
+    parallel = parallel_load(service.persistence, 10**6)
     assert parallel is not None
-    assert parallel_load(database_url, 1_000) is None  # too small to be worth processes
+    assert parallel_load(service.persistence, 1_000) is None  # too small to be worth processes
     report = rebuild(service.projector, parallel=parallel)
-    assert report.events == service.store.event_log.head_position()
+    assert report.events == service.persistence.event_log.head_position()
     assert dump(service) == whole

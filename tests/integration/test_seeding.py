@@ -34,17 +34,17 @@ def test_the_soledar_claim_did_not_exist_at_new_year_2023(service: LedgerService
 
 def test_seeding_twice_appends_nothing(service: LedgerService) -> None:
     first = seed_ledger(service.writer, load_seeds())
-    position = service.store.event_log.head_position()
+    position = service.persistence.event_log.head_position()
     second = seed_ledger(service.writer, load_seeds())
     assert first.appended > 0
     assert first.already_there == 0
     assert (second.appended, second.already_there) == (0, first.appended)
-    assert service.store.event_log.head_position() == position
+    assert service.persistence.event_log.head_position() == position
 
 
 def test_seeded_events_carry_the_seeds_actor(service: LedgerService) -> None:
     seed_ledger(service.writer, load_seeds())
-    events = service.store.event_log.page(0, 1000)
+    events = service.persistence.event_log.page(0, 1000)
     assert events
     assert {tuple(sorted(e.actor.items())) for e in events} == {
         tuple(sorted(SEEDS_ACTOR.model_dump(mode="json").items()))

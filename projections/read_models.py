@@ -18,7 +18,7 @@ __all__ = [
     "ChangeFilter",
     "ChangeKey",
     "ClaimFilter",
-    "ReadModelStore",
+    "ReadModels",
     "TableSet",
     "changes_start",
 ]
@@ -87,7 +87,7 @@ class ChangeKey:
     position: int
 
 
-class ReadModelStore(Protocol):
+class ReadModels(Protocol):
     def create_tables(self) -> None:
         """Creates the live tables when they do not exist yet."""
 

@@ -1,0 +1,43 @@
+"""Settings read from the environment: tracing is on when configured (by our
+setting or by OpenTelemetry's own), and a wrong one is named by its variable."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from factledger.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("environment", "traced"),
+    [
+        ({}, False),
+        ({"FACTLEDGER_OTEL_ENABLED": "true"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"FACTLEDGER_OTEL_ENABLED": "true", "OTEL_TRACES_EXPORTER": "none"}, False),
+        ({"FACTLEDGER_OTEL_ENABLED": "true", "OTEL_TRACES_EXPORTER": "console"}, True),
+    ],
+)
+def test_tracing_is_on_only_when_configured(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], traced: bool
+) -> None:
+    for name in ("FACTLEDGER_OTEL_ENABLED", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().tracing is traced
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("OTEL_TRACES_EXPORTER", "zipkin"), ("FACTLEDGER_HISTORY_CACHE_MIB", "0")],
+)
+def test_a_wrong_setting_is_named_by_the_variable_it_is_read_from(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    [error] = refused.value.errors()
+    assert Settings.variable(str(error["loc"][0])) == variable
