@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from tests.e2e.test_cli import FACTLEDGER
+from tests.e2e.processes import FACTLEDGER
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 TAGS: Final = ("run", "output", "stream", "serve", "postgresql", "help", "sketch", "make")

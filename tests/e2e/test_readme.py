@@ -44,7 +44,7 @@ from tests.doctests import (
     run_pages,
     wait_until_ready,
 )
-from tests.e2e.test_cli import free_port
+from tests.e2e.processes import free_port
 
 pytestmark = pytest.mark.slow
 
