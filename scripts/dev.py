@@ -5,12 +5,17 @@
     python3 scripts/dev.py test [...] # .venv with the dev tools, then pytest [...]
     python3 scripts/dev.py check      # ruff, mypy --strict, hadolint, compose.yaml's schema
     python3 scripts/dev.py package-check  # the wheel, installed in a new venv, run elsewhere
-    python3 scripts/dev.py contract   # ../shared/contract/check.py on SQLite and PostgreSQL
+    python3 scripts/dev.py contract   # CI's contract check, when it is beside this clone
     python3 scripts/dev.py conformance  # schemathesis against `factledger serve`, both backends
+    python3 scripts/dev.py bench [...]  # the benchmarks of docs/benchmarks.md ([...]: --quick)
 
 The virtual environment is `.venv` beside this project; it is (re)installed
 only when pyproject.toml changed since the last install. The `make` targets
 call this script.
+
+`run` serves on FACTLEDGER_HOST:FACTLEDGER_PORT (default 127.0.0.1:8000) and
+keeps its editor key in `.factledger-dev-key` (ignored by git): the key is
+reused while the ledger knows it and it is not revoked, else a new one is made.
 """
 
 from __future__ import annotations
@@ -35,7 +40,12 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+# CI keeps the contract check beside the clone; it is not part of the project.
 CONTRACT = ROOT.parent / "shared" / "contract" / "check.py"
+DEV_KEY = ROOT / ".factledger-dev-key"
+DEV_KEY_NAME = "local editor"
+BENCHMARKS = ("appends", "reads", "projector", "rebuild")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_ADMIN_URL = os.environ.get(
     "FACTLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -88,8 +98,34 @@ def run() -> None:
         sys.exit(f"error: {error} (here: FACTLEDGER_HOST, FACTLEDGER_PORT)")
     say(f"seeding {env['FACTLEDGER_DATABASE_URL']}")
     call(BIN / "factledger", "seed", env=env)
+    key, made = dev_key(env)
+    kept = DEV_KEY.relative_to(ROOT)
+    print(
+        f"\nFactledger is starting on http://{host}:{port}  (API docs: http://{host}:{port}/docs)\n"
+        f"A key to write with (role editor; {'new, ' if made else ''}kept in {kept}):\n\n"
+        f"    {key}\n\n"
+        f'    curl -H "Authorization: Bearer $(cat {kept})" ...\n\n'
+        f"The command line is .venv/bin/factledger (or `source .venv/bin/activate`, then "
+        f"`factledger`).\nCtrl-C stops the service.\n",
+        flush=True,
+    )
+    os.chdir(ROOT)
+    os.execve(
+        BIN / "factledger",
+        [str(BIN / "factledger"), "serve", "--host", host, "--port", port],
+        env,
+    )
+
+
+def dev_key(env: dict[str, str]) -> tuple[str, bool]:
+    """The editor key kept in DEV_KEY when the ledger still knows it (and it is
+    not revoked), else a new one, kept there; True when it is new."""
+    kept = DEV_KEY.read_text().strip() if DEV_KEY.exists() else ""
+    match = re.fullmatch(r"fl_([0-9a-f]{12})_[A-Za-z0-9_-]+", kept)
+    if match and match[1] in active_editor_keys(env):
+        return kept, False
     made = subprocess.run(
-        [BIN / "factledger", "keys", "create", "--name", "local editor", "--role", "editor"],
+        [BIN / "factledger", "keys", "create", "--name", DEV_KEY_NAME, "--role", "editor"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -99,18 +135,26 @@ def run() -> None:
     if made.returncode != 0:
         sys.exit(made.stderr.strip())
     key = made.stdout.strip().splitlines()[-1]
-    print(
-        f"\nFactledger is starting on http://{host}:{port}  (API docs: http://{host}:{port}/docs)\n"
-        f"A key to write with (role editor, shown once):\n\n    {key}\n\n"
-        f"    curl -H 'Authorization: Bearer {key}' ...\n",
-        flush=True,
+    DEV_KEY.touch(mode=0o600)
+    DEV_KEY.write_text(key + "\n")
+    return key, True
+
+
+def active_editor_keys(env: dict[str, str]) -> set[str]:
+    """The ids of the ledger's editor keys that are not revoked (`factledger keys list`)."""
+    listed = subprocess.run(
+        [BIN / "factledger", "keys", "list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    os.chdir(ROOT)
-    os.execve(
-        BIN / "factledger",
-        [str(BIN / "factledger"), "serve", "--host", host, "--port", port],
-        env,
-    )
+    if listed.returncode != 0:
+        sys.exit(listed.stderr.strip())
+    # Columns: ID ROLE CREATED REVOKED NAME; REVOKED is "-" for an active key.
+    rows = (line.split() for line in listed.stdout.splitlines()[1:])
+    return {row[0] for row in rows if len(row) >= 4 and row[1] == "editor" and row[3] == "-"}
 
 
 def test(args: list[str]) -> None:
@@ -225,9 +269,14 @@ def both_backends() -> Iterator[tuple[str, str]]:
 
 
 def contract() -> None:
-    """The shared contract check, as a client would run it, on both backends."""
+    """CI's contract check, as a client would run it, on both backends. It is
+    not part of the project: CI keeps it beside the clone. Without it this is
+    skipped, except under CI=true, where it must run."""
     if not CONTRACT.exists():
-        sys.exit(f"the contract check is not at {CONTRACT}")
+        if IN_CI:
+            sys.exit(f"error: CI=true, but there is no contract check at {CONTRACT}")
+        say("skipped: no ../shared/contract/check.py beside this clone (CI has one)")
+        return
     for label, url in both_backends():
         say(f"contract check on {label}")
         call(PYTHON, CONTRACT, *([url] if url.startswith("postgresql") else []))
@@ -288,6 +337,13 @@ def conformance() -> None:
             server.wait(10)
 
 
+def bench(args: list[str]) -> None:
+    """Each benchmark in turn, with the same arguments (such as --quick)."""
+    ensure_venv("")
+    for name in BENCHMARKS:
+        call(PYTHON, ROOT / "bench" / f"{name}.py", *args)
+
+
 def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -311,6 +367,8 @@ def main() -> None:
         test(args)
     elif command == "check":
         check()
+    elif command == "bench":
+        bench(args)
     elif command == "package-check":
         ensure_venv("")
         package_check()

@@ -1,4 +1,4 @@
-"""`GET /claims`, `GET /changes` and `/readyz` over HTTP (SPEC §4), on both
+"""`GET /claims`, `GET /changes` and `/readyz` over HTTP (docs/http-api.md), on both
 backends, with the projector running inside the app as `serve` runs it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reads over HTTP (SPEC §3 and §4), on both backends: a claim at any pair of
+"""Reads over HTTP (docs/verdict.md, docs/http-api.md), on both backends: a claim at any pair of
 times, its history and timeline, the event feed, and the API's own documents."""
 
 from __future__ import annotations

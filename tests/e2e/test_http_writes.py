@@ -1,4 +1,4 @@
-"""The eight writes over HTTP (SPEC §4), on both backends: answers, access,
+"""The eight writes over HTTP (docs/http-api.md), on both backends: answers, access,
 conditions, and the order in which checks answer."""
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def test_a_key_revoked_by_another_process_is_refused_within_a_second(
     client: TestClient, as_role: Headers, keys: dict[Role, str], settings: Any
 ) -> None:
     # The key is checked once, then kept by this process: a revocation made
-    # elsewhere must still reach it within a second (SPEC §5).
+    # elsewhere must still reach it within a second (docs/command-line.md, keys).
     assert post(client, "/claims", CLAIM, as_role(Role.EDITOR)).status_code == 201
     assert post(client, "/claims", CLAIM, as_role(Role.EDITOR)).status_code == 201
     elsewhere = LedgerService(settings)

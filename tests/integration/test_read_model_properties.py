@@ -89,7 +89,7 @@ def stored_histories(service: LedgerService) -> dict[UUID, list[Stored]]:
 
 
 def expected_claim_rows(history: list[Stored]) -> dict[str, object]:
-    """A claim's row from SPEC §3, computed from the set of its events."""
+    """A claim's row by the rules of docs/verdict.md, computed from the set of its events."""
     claim = reference(history)
     assert claim is not None
     registration = min(history, key=lambda e: e.version)

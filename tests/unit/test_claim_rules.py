@@ -1,4 +1,4 @@
-"""The rules the Claim aggregate guards (SPEC §1 and §2), one sentence each."""
+"""The rules the Claim aggregate guards (docs/events.md), one sentence each."""
 
 from __future__ import annotations
 

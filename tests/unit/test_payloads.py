@@ -1,4 +1,4 @@
-"""The shapes and limits of event payloads (SPEC §2), one sentence each."""
+"""The shapes and limits of event payloads (docs/events.md), one sentence each."""
 
 from __future__ import annotations
 

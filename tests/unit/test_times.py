@@ -1,4 +1,4 @@
-"""Times as the ledger reads and writes them (SPEC §1), one sentence each."""
+"""Times as the ledger reads and writes them (docs/events.md, Two times), one sentence each."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The verdict rules of SPEC §3, one sentence each."""
+"""The verdict rules of docs/verdict.md, one sentence each."""
 
 from __future__ import annotations
 
