@@ -13,6 +13,7 @@ run: it is the run this test is part of.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import re
@@ -90,6 +91,15 @@ def project_copy(folder: Path) -> Path:
     this project's `.venv`, whose installed code is this clone's."""
     if not (ROOT / ".venv").is_dir():
         pytest.skip("no .venv in the project (run the tests through scripts/dev.py)")
+    # make run installs the project again, from the copy, into a .venv not
+    # set up by scripts/dev.py for this pyproject.toml: that would break it.
+    project = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = ROOT / ".venv" / ".factledger-install"
+    if project not in (stamp.read_text() if stamp.exists() else ""):
+        pytest.fail(
+            ".venv was not set up by scripts/dev.py for this pyproject.toml: "
+            "run the tests with `make test` (or `python3 scripts/dev.py test`)"
+        )
     (folder / "scripts").mkdir(parents=True)
     for name in ("Makefile", "pyproject.toml", "scripts/dev.py"):
         shutil.copy(ROOT / name, folder / name)
