@@ -198,6 +198,12 @@ class EdgeApp(FastAPI):
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.edge_settings = settings
+        self._edged: ASGIApp | None = None
 
-    def build_middleware_stack(self) -> ASGIApp:
-        return edge(super().build_middleware_stack(), self.edge_settings)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Around the whole app rather than in build_middleware_stack, which
+        # others wrap too (OpenTelemetry's instrumentation expects Starlette's
+        # own stack there, and skips an app whose stack it does not know).
+        if self._edged is None:
+            self._edged = edge(super().__call__, self.edge_settings)
+        await self._edged(scope, receive, send)
