@@ -45,7 +45,7 @@ def test_every_answer_carries_the_security_headers_and_a_request_id(
     response = client.request(method, path)
     assert response.status_code == status
     _assert_secured(response.headers)
-    assert 1 <= len(response.headers["x-request-id"]) <= 128
+    assert 0 < len(response.headers["x-request-id"]) <= 128
 
 
 def test_html_pages_carry_a_policy_that_allows_only_the_services_own_scripts(

@@ -67,7 +67,7 @@ def test_a_key_past_its_limit_gets_429_with_retry_after_and_other_keys_do_not(
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"] == "/problems/too-many-requests"
-    assert 1 <= int(refused.headers["retry-after"]) <= 86400
+    assert 0 < int(refused.headers["retry-after"]) <= 86400
     assert limited.get("/claims", headers=contributor).status_code == 429
     assert limited.get("/claims", headers=as_role(Role.READER)).status_code == 200
 
