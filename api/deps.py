@@ -37,6 +37,7 @@ __all__ = [
     "if_match",
     "json_document",
     "query_time",
+    "read_access",
     "validated",
 ]
 
@@ -97,7 +98,7 @@ async def caller(request: Request, ledger: Ledger, role: Role) -> Actor:
     return actor
 
 
-async def _reader(request: Request, ledger: LedgerDep) -> Actor | None:
+async def read_access(request: Request, ledger: LedgerDep) -> Actor | None:
     """Reads are public unless the settings say otherwise; a presented key must be valid."""
     if ledger.settings.reads_require_key:
         return await caller(request, ledger, Role.READER)
@@ -107,7 +108,7 @@ async def _reader(request: Request, ledger: LedgerDep) -> Actor | None:
     return actor
 
 
-ReaderDep = Annotated[Actor | None, Depends(_reader)]
+ReaderDep = Annotated[Actor | None, Depends(read_access)]
 
 
 # --- bodies -------------------------------------------------------------------

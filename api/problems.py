@@ -40,6 +40,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "install_problem_handlers",
+    "problem_of",
     "problem_response",
 ]
 
@@ -158,6 +159,9 @@ PROBLEM_KINDS: Final[dict[str, str]] = {
     "database-unavailable": "The database cannot be reached; nothing was changed.",
     "internal-error": "The server failed. This is a bug; please report it.",
     "method-not-allowed": "The path does not take this method.",
+    "csrf-token-missing": "A page's form came without its CSRF token, or with another "
+    "session's: reload the page and send it again.",
+    "invalid-form": "A page's form could not be read.",
     "too-many-requests": "Over the rate limit of the key, or of the address for reads "
     "without a key; retry after Retry-After seconds.",
     "too-many-streams": "This server serves as many live event streams as it may; retry "
@@ -166,26 +170,41 @@ PROBLEM_KINDS: Final[dict[str, str]] = {
 """Every kind of problem the API answers with, by the slug of its `type`."""
 
 
-def _ledger_error(error: LedgerError) -> JSONResponse:
+def problem_of(error: LedgerError | ProblemError) -> ProblemError:
+    """The problem an error answers with: the ledger's errors mapped to their status
+    (the pages show the same problems as the API)."""
+    if isinstance(error, ProblemError):
+        return error
     slug = _slug(error)
     match error:
         case AccessDenied():
-            return problem_response(403, slug, error.detail)
+            return ProblemError(403, slug, error.detail)
         case InvalidRequest():
             errors = [FieldError(field=error.field, message=error.detail)] if error.field else []
-            return problem_response(422, slug, error.detail, errors=errors)
+            return ProblemError(422, slug, error.detail, errors=errors)
         case NotFound():
-            return problem_response(404, slug, error.detail)
+            return ProblemError(404, slug, error.detail)
         case PreconditionFailed():
-            return problem_response(412, slug, error.detail)
+            return ProblemError(412, slug, error.detail)
         case Conflict():
-            return problem_response(409, slug, error.detail)
+            return ProblemError(409, slug, error.detail)
         case Unavailable():
-            return problem_response(
+            return ProblemError(
                 503, slug, error.detail, headers={"Retry-After": str(error.retry_after)}
             )
     log.error("unmapped ledger error %r", error)
-    return problem_response(500, "internal-error", "The server failed; this is a bug.")
+    return ProblemError(500, "internal-error", "The server failed; this is a bug.")
+
+
+def _ledger_error(error: LedgerError) -> JSONResponse:
+    problem = problem_of(error)
+    return problem_response(
+        problem.status,
+        problem.slug,
+        problem.detail,
+        errors=problem.errors,
+        headers=problem.headers,
+    )
 
 
 def field_errors(errors: Sequence[Any], *, drop_prefix: int = 0) -> list[FieldError]:

@@ -1,0 +1,35 @@
+"""A problem answered as a page: the same problem the API would answer with
+(status, detail, field errors), shown to a person in HTML."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from api.pages.templating import templates
+from api.problems import ProblemError
+
+__all__ = ["PageProblem", "install_page_problems"]
+
+
+class PageProblem(Exception):
+    """Raised by a page (or its dependencies) to answer with an error page."""
+
+    def __init__(self, problem: ProblemError) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
+def install_page_problems(app: FastAPI) -> None:
+    async def on_page_problem(request: Request, error: Exception) -> Response:
+        assert isinstance(error, PageProblem)
+        problem = error.problem
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"problem": problem, "visitor": None},
+            status_code=problem.status,
+            headers=problem.headers,
+        )
+
+    app.add_exception_handler(PageProblem, on_page_problem)
