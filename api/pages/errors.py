@@ -15,9 +15,11 @@ __all__ = ["PageProblem", "install_page_problems"]
 class PageProblem(Exception):
     """Raised by a page (or its dependencies) to answer with an error page."""
 
-    def __init__(self, problem: ProblemError) -> None:
+    def __init__(self, problem: ProblemError, back: str | None = None) -> None:
         super().__init__(problem.detail)
         self.problem = problem
+        self.back = back
+        """The page the person came from, to go back to."""
 
 
 def install_page_problems(app: FastAPI) -> None:
@@ -27,7 +29,7 @@ def install_page_problems(app: FastAPI) -> None:
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"problem": problem, "visitor": None},
+            {"problem": problem, "back": error.back, "visitor": None},
             status_code=problem.status,
             headers=problem.headers,
         )

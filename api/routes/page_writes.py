@@ -2,9 +2,10 @@
 (the body validated by the write's own model, a `Command` to the process's
 writer), within the session's role, with the session's CSRF token.
 
-On success, POST-redirect-GET: 303 to the claim's page. On a problem, the page
-again with the form as typed and the API's problem next to the fields it
-concerns, with the problem's status.
+On success, POST-redirect-GET: 303 to the claim's page. On a problem with the
+request's fields (422), the page again with the form as typed and the API's
+problem next to the fields it concerns; on any other (403 beyond the role, 404,
+409 an item already withdrawn, 503), the problem's page, with its status.
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ async def register_claim_form(request: Request, visitor: VisitorDep) -> Response
         claim_id = await _submit(ledger, signed_in.actor, write, form, None)
     except (ProblemError, LedgerError) as error:
         problem = problem_of(error)
+        if problem.status != 422:
+            raise PageProblem(problem, back="/") from None
         return await render_claims_page(
             request, visitor, _failed(write, form, problem), problem.status
         )
@@ -135,8 +138,8 @@ async def claim_form(
         await _submit(ledger, signed_in.actor, write, form, claim)
     except (ProblemError, LedgerError) as error:
         problem = problem_of(error)
-        if problem.status == 404 and write.ends is None:
-            raise PageProblem(problem) from None  # no such claim: nothing to show the form on
+        if problem.status != 422:
+            raise PageProblem(problem, back=f"/claims/{claim}/page") from None
         failed = _failed(write, form, problem)
         return await render_claim_page(
             request, ledger, visitor, claim, TimeControls(), failed, problem.status

@@ -69,6 +69,8 @@ async def sign_in(request: Request, visitor: VisitorDep) -> Response:
         return _sign_in_page(
             request, visitor, "That key is not valid (unknown, revoked or mistyped).", 401
         )
+    if visitor.session_token is not None:  # signed in again: the old session ends
+        await to_thread.run_sync(ledger.service.sessions.sign_out, visitor.session_token)
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(response, request, token, ledger.settings.session_seconds)
     return response
