@@ -8,6 +8,9 @@ a mark, numbered like the rows of the timeline table under the drawing. A
 change recorded more than `BACKFILL_SECONDS` after it occurred was
 back-filled: its mark is drawn hollow and dashed, so an archive entered years
 later does not look like a decision taken at the time.
+
+Marks closer than `MIN_GAP` are spread apart (in their order), so that each
+can be seen, hovered and followed; their titles give the exact times.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ _RIGHT: Final = 24
 _TAIL: Final = 0.12
 """The share of the axis after the last change: the last verdict holds on."""
 _MIN_SPAN_SECONDS: Final = 3600.0
+MIN_GAP: Final = 18.0
+"""The least distance between two marks, in the drawing's units."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,18 @@ def _title(number: int, change: VerdictChange, backfilled: bool) -> str:
     return title
 
 
+def _spread(xs: list[float], last: float) -> list[float]:
+    """The positions, each at least `MIN_GAP` after the one before where there is
+    room (none before `_LEFT`, none after `last`)."""
+    spread = list(xs)
+    for i in range(1, len(spread)):
+        spread[i] = max(spread[i], spread[i - 1] + MIN_GAP)
+    spread[-1] = min(spread[-1], last)
+    for i in range(len(spread) - 2, -1, -1):
+        spread[i] = max(min(spread[i], spread[i + 1] - MIN_GAP), _LEFT)
+    return [round(x, 2) for x in spread]
+
+
 def draw_timeline(changes: list[VerdictChange]) -> TimelineDrawing:
     """The drawing of a timeline in fold order (at least the registration)."""
     assert changes, "a claim's timeline starts with its registration"
@@ -89,14 +106,14 @@ def draw_timeline(changes: list[VerdictChange]) -> TimelineDrawing:
     def x_of(instant: datetime) -> float:
         return round(_LEFT + drawn * (instant - start).total_seconds() / span, 2)
 
+    xs = _spread([x_of(change.occurred_at) for change in changes], WIDTH - _RIGHT - MIN_GAP)
     marks, bands = [], []
-    for number, change in enumerate(changes, start=1):
-        x = x_of(change.occurred_at)
+    for number, (change, x) in enumerate(zip(changes, xs, strict=True), start=1):
         backfilled = (change.recorded_at - change.occurred_at).total_seconds() > BACKFILL_SECONDS
         marks.append(
             Mark(number, x, change.to.value, backfilled, _title(number, change, backfilled))
         )
-        end = x_of(changes[number].occurred_at) if number < len(changes) else WIDTH - _RIGHT
+        end = xs[number] if number < len(changes) else WIDTH - _RIGHT
         bands.append(Band(x, round(max(end - x, 0.0), 2), change.to.value))
     ticks = [Tick(_LEFT, format_instant(start)[:10])]
     if changes[-1].occurred_at.date() != start.date():
