@@ -4,7 +4,7 @@ or not; the session cookie, the CSRF checks of forms, and the read rule.
 The cookie is `HttpOnly` (no script reads it), `SameSite=Strict` (no other
 site's page or link sends it), `Path=/`, and `Secure` whenever the request came
 over https (behind a proxy that terminates TLS, the proxy's
-`X-Forwarded-Proto`, which uvicorn trusts from `--forwarded-allow-ips`). It is
+`X-Forwarded-Proto`, which uvicorn trusts from `FORWARDED_ALLOW_IPS`). It is
 not `Secure` on plain http: a browser would not send a `Secure` cookie back to
 an `http://` address other than localhost, and sign-in would silently fail
 on a ledger served on a private network without TLS; docs/pages.md says to
