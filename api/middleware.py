@@ -9,6 +9,8 @@ error middleware, so that 404s, problems, 500s and streams alike get:
 - the security headers (`nosniff`, no referrer, no framing) and a
   `Content-Security-Policy`: on HTML pages only the service's own scripts,
   styles and images; on everything else nothing at all;
+- an answer within SPEC §4's bound, whatever the database does
+  (`api/deadline.py`);
 - one access-log line when the answer is done (`api/logging.py` writes it).
 
 Inside it, CORS (Starlette's `CORSMiddleware`) is closed unless origins are
@@ -27,6 +29,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deadline import AnswerDeadline
 from factledger.settings import Settings
 
 __all__ = [
@@ -188,7 +191,7 @@ def install_cors(app: FastAPI, settings: Settings) -> None:
 
 def edge(app: ASGIApp, settings: Settings) -> ASGIApp:
     """The whole application wrapped in what every answer goes through."""
-    return AccessLog(SecurityHeaders(app), enabled=settings.access_log)
+    return AccessLog(SecurityHeaders(AnswerDeadline(app)), enabled=settings.access_log)
 
 
 class EdgeApp(FastAPI):
