@@ -33,6 +33,7 @@ from api.deadline import AnswerDeadline
 from factledger.settings import Settings
 
 __all__ = [
+    "ALWAYS_HEADERS",
     "API_CSP",
     "PAGE_CSP",
     "REQUEST_ID_HEADER",
@@ -56,7 +57,7 @@ script, no framing."""
 API_CSP: Final = "default-src 'none'; frame-ancestors 'none'"
 """For JSON and everything else: a browser that renders it loads nothing."""
 
-_ALWAYS: Final = (
+ALWAYS_HEADERS: Final = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
@@ -89,7 +90,7 @@ class SecurityHeaders:
                     name.lower() == b"content-type" and value.lower().startswith(b"text/html")
                     for name, value in headers
                 )
-                headers.extend(_ALWAYS)
+                headers.extend(ALWAYS_HEADERS)
                 csp = PAGE_CSP if html else API_CSP
                 headers.append((b"content-security-policy", csp.encode()))
                 message = {**message, "headers": headers}
