@@ -8,6 +8,7 @@ own writer and its own histories in memory.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -358,6 +359,50 @@ def test_a_write_that_waited_past_its_time_is_answered_untried(
     assert isinstance(answer, Unavailable)
     assert "not tried: nothing was appended" in answer.detail
     assert versions(service, claim_id) == [1]
+
+
+def test_a_database_that_hangs_gets_every_write_answered_in_time_and_an_unsent_one_never_sent(
+    service: LedgerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement that never returns (a database that hangs without closing the
+    connection) holds the writer's thread: the write it carries is answered that
+    its outcome is unknown, the one queued behind it that nothing was appended;
+    and that one is not sent when the database comes back."""
+    claim_id = register(service).event.claim_id
+    monkeypatch.setattr("factledger.writer.ANSWER_SECONDS", 3.0)
+    monkeypatch.setattr("factledger.writer._TRY_SECONDS", 0.5)
+    database_back = threading.Event()
+
+    async def run() -> tuple[list[Written | BaseException], float]:
+        writer = service.new_writer()
+        appender = writer.appender
+
+        def hangs(events: Sequence[NewEvent], keys: Sequence[IdempotencyRow]) -> list[Appended]:
+            database_back.wait(30)
+            return appender.append(events, keys)
+
+        writer.appender = _Replaced(appender, append=hangs)
+        await writer.start()
+        try:
+            started = time.monotonic()
+            sent = writer.submit(rebut(claim_id))
+            await asyncio.sleep(0.3)
+            queued = writer.submit(rebut(claim_id))
+            answers = await asyncio.gather(sent, queued, return_exceptions=True)
+            took = time.monotonic() - started
+        finally:
+            database_back.set()
+            await writer.close()
+        return list(answers), took
+
+    [sent, queued], took = asyncio.run(run())
+    assert took < 3.3 + 0.5  # each within its own 3 s, and a little for this machine
+    assert isinstance(sent, OutcomeUnknown)
+    assert isinstance(queued, Unavailable)
+    assert not isinstance(queued, OutcomeUnknown)
+    assert "nothing was appended" in queued.detail
+    # The hung statement went through once the database was back; the queued one never went.
+    assert versions(service, claim_id) == [1, 2]
 
 
 def test_a_writer_that_is_closing_answers_every_command_it_took(service: LedgerService) -> None:
