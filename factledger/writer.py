@@ -21,6 +21,11 @@ A batch that a constraint refuses (another process took a claim's version
 or used an Idempotency-Key first) is run again one command at a time against
 fresh state, so only the commands behind the refusal see it: a lost version
 race is retried within a bounded time, a used key is answered as a replay.
+That path is slow (a transaction per command), so it must stay rare: while
+other processes are seen writing (positions this writer did not take, a
+claim's version taken), each batch first asks the database, in one query,
+for the newest version of every claim it holds in memory, and reads afresh
+those that moved.
 A commit whose outcome is unknown is resolved by looking its events up.
 
 Every command is answered within `ANSWER_SECONDS` of its submission, whatever
@@ -105,6 +110,9 @@ _ANSWER_MARGIN: Final = 0.3
 MAX_BATCH: Final = 500
 """Commands per transaction at most."""
 _KEYS_KEPT: Final = 10_000
+_OTHERS_SECONDS: Final = 10.0
+"""How long after it last saw another process write the writer checks claims'
+versions before each batch."""
 """Keyed writes this process remembers, to answer their retries without a query."""
 
 
@@ -185,6 +193,9 @@ class Writer:
         # database thread): a command is either sent or expired, never both.
         self._sending = threading.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._last_position = 0
+        self._others_until = 0.0
+        """Until when (monotonic) other processes are taken to be writing."""
         self.batches = 0
         self.events = 0
         self.on_batch: Callable[[int], None] = _ignore
@@ -307,6 +318,7 @@ class Writer:
             return
         except AppendRefused as refused:
             log.info("writer: batch of %d refused (%s); one by one", len(batch.applied), refused)
+            self._others_seen()
             await self._one_by_one([applied.pending for applied in batch.applied])
             return
         except NotAppended as error:
@@ -483,13 +495,33 @@ class Writer:
         """The working state of every claim these commands name (registrations
         with a new id name none): from the history this process holds, else
         read from the database."""
-        for claim_id in {p.command.claim_id for p in taken if p.command.claim_id is not None}:
+        claim_ids = {p.command.claim_id for p in taken if p.command.claim_id is not None}
+        if claim_ids and time.monotonic() < self._others_until:
+            await self._forget_moved(claim_ids)
+        for claim_id in claim_ids:
             held = self.histories.use(claim_id, _claim_of)
             if held is None:
                 rows = await self._in_database(self.queries.claim_rows, claim_id, 0)
                 held = self.histories.read(claim_id, rows, _claim_of)
                 batch.fresh.add(claim_id)
             batch.claims[claim_id] = held.claim if held is not None else None
+
+    async def _forget_moved(self, claim_ids: set[UUID]) -> None:
+        """Drops the claims held in memory that other processes have appended to."""
+        held = {
+            claim_id: version
+            for claim_id in claim_ids
+            if (version := self.histories.use(claim_id, _version_of)) is not None
+        }
+        if not held:
+            return
+        stored = await self._in_database(self.queries.claim_versions, list(held))
+        moved = [claim for claim, version in held.items() if stored.get(claim, 0) > version]
+        if moved:
+            self.histories.forget(moved)
+
+    def _others_seen(self) -> None:
+        self._others_until = time.monotonic() + _OTHERS_SECONDS
 
     @staticmethod
     def _claim(batch: _Batch, claim_id: UUID, *, known_new: bool) -> Claim | None:
@@ -602,6 +634,10 @@ class Writer:
             self._recorded(applied, where)
             for applied, where in zip(batch.applied, appended, strict=True)
         ]
+        first, last = min(a.position for a in appended), max(a.position for a in appended)
+        if self._last_position and first != self._last_position + 1:
+            self._others_seen()  # positions between this batch and the last: not ours
+        self._last_position = max(self._last_position, last)
         for applied, event in zip(batch.applied, written, strict=True):
             applied.pending.answer(Written(event))
             if applied.key is not None:
@@ -650,6 +686,10 @@ class _Held:
 
 def _claim_of(history: ClaimHistory) -> _Held:
     return _Held(history.claim())
+
+
+def _version_of(history: ClaimHistory) -> int:
+    return history.version
 
 
 def _stored(event: ClaimEvent, state: dict[str, object]) -> StoredEvent:

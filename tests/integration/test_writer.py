@@ -195,6 +195,32 @@ def test_a_version_taken_by_another_process_fails_only_the_commands_on_that_clai
     assert versions(service, quiet) == [1, 2, 3]
 
 
+def test_while_another_process_writes_a_claim_it_moved_is_read_afresh_before_the_batch(
+    service: LedgerService, other_service: LedgerService
+) -> None:
+    """Not refused by the database and run one by one (a transaction per
+    command): once the writer has seen another process write, it asks for the
+    claims' versions before each batch."""
+    claim_id = register(service).event.claim_id
+
+    async def run() -> int:
+        writer = service.new_writer()
+        await writer.start()
+        try:
+            await writer.submit(rebut(claim_id))  # held in memory at version 2
+            other_service.writer.write(rebut(claim_id))  # version 3, by another process
+            await writer.submit(rebut(claim_id))  # met as stale once: another process writes
+            other_service.writer.write(rebut(claim_id))  # version 5
+            before = writer.batches
+            await asyncio.gather(*[writer.submit(rebut(claim_id)) for _ in range(10)])
+            return writer.batches - before
+        finally:
+            await writer.close()
+
+    assert asyncio.run(run()) == 1
+    assert versions(service, claim_id) == list(range(1, 16))
+
+
 def test_a_retry_with_the_same_idempotency_key_in_the_same_batch_gets_the_first_answer(
     service: LedgerService,
 ) -> None:
