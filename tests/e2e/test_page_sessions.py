@@ -3,6 +3,7 @@ forms within the key's role (docs/pages.md), on both backends."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -197,6 +198,8 @@ def test_a_session_that_expired_is_no_session(
     assert service.sessions.signed_in(token) is not None
 
     later_us = 10**18  # long after any session's end
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    assert service.persistence.keys.find_session(token_hash, later_us) is None
     assert service.persistence.keys.delete_sessions_ended(later_us) == 1
     assert service.sessions.signed_in(token) is None
 
