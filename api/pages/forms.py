@@ -15,13 +15,39 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from api.pages.errors import PageProblem
 from api.problems import FieldError, ProblemError
 
-__all__ = ["FORM_CONTROLS", "FormState", "document_of"]
+__all__ = ["FORM_CONTROLS", "FormState", "document_of", "read_form"]
+
+MAX_FORM_BYTES: Final = 64 * 1024
+"""The same bound as an API body's."""
+MAX_FORM_FIELDS: Final = 50
 
 FORM_CONTROLS: Final = frozenset({"csrf_token", "form", "item_id"})
 """Inputs that steer the form, not fields of the body."""
 _LISTS: Final = frozenset({"tags"})
+
+
+async def read_form(request: Request, max_fields: int = MAX_FORM_FIELDS) -> FormData:
+    """A posted form (no files): a 413 page past 64 KiB, a 400 page when it does not parse."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise PageProblem(
+            ProblemError(
+                413, "content-too-large", f"The form is larger than {MAX_FORM_BYTES} bytes."
+            )
+        )
+    try:
+        return await request.form(max_files=0, max_fields=max_fields)
+    except HTTPException as error:  # Starlette's answer to a form it cannot parse
+        raise PageProblem(
+            ProblemError(400, "invalid-form", f"The form could not be read: {error.detail}")
+        ) from None
 
 
 def _put(document: dict[str, Any], path: list[str], value: Any) -> None:

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from api.deps import validated
 from api.pages.claim_page import TimeControls, render_claim_page
 from api.pages.errors import PageProblem
-from api.pages.forms import FormState, document_of
+from api.pages.forms import FormState, document_of, read_form
 from api.pages.visitors import VisitorDep, check_csrf
 from api.pages.write_forms import FORMS, WriteForm
 from api.problems import FieldError, ProblemError, problem_of
@@ -37,25 +37,6 @@ from ledger.times import utc_now
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-_MAX_FORM_FIELDS = 50
-_MAX_FORM_BYTES = 64 * 1024
-
-
-async def _form(request: Request) -> FormData:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _MAX_FORM_BYTES:
-        raise PageProblem(
-            ProblemError(
-                413, "content-too-large", f"The form is larger than {_MAX_FORM_BYTES} bytes."
-            )
-        )
-    try:
-        return await request.form(max_files=0, max_fields=_MAX_FORM_FIELDS)
-    except Exception as error:  # noqa: BLE001 (python-multipart's errors have no common base)
-        raise PageProblem(
-            ProblemError(400, "invalid-form", f"The form could not be read: {error}")
-        ) from None
 
 
 def _item_id(form: FormData, write: WriteForm) -> UUID | None:
@@ -107,7 +88,7 @@ def _failed(write: WriteForm, form: FormData, problem: ProblemError) -> FormStat
 
 @router.post("/claims/page")
 async def register_claim_form(request: Request, visitor: VisitorDep) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     signed_in = check_csrf(visitor, _text(form, "csrf_token"))
     write = FORMS[EventType.CLAIM_REGISTERED.declared.operation]
     ledger: Ledger = request.app.state.ledger
@@ -127,7 +108,7 @@ async def register_claim_form(request: Request, visitor: VisitorDep) -> Response
 async def claim_form(
     request: Request, claim_id: str, operation: str, visitor: VisitorDep
 ) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     signed_in = check_csrf(visitor, _text(form, "csrf_token"))
     write = FORMS.get(operation)
     if write is None or write.event_type.registers:

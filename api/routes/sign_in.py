@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
+from api.pages.forms import read_form
 from api.pages.templating import templates
 from api.pages.visitors import (
     Visitor,
@@ -57,7 +58,7 @@ async def sign_in_page(request: Request, visitor: VisitorDep) -> Response:
 
 @router.post("/sign-in")
 async def sign_in(request: Request, visitor: VisitorDep) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
+    form = await read_form(request, max_fields=10)
     csrf_token, key = form.get("csrf_token"), form.get("api_key")
     check_sign_in_token(request, csrf_token if isinstance(csrf_token, str) else None)
     ledger: Ledger = request.app.state.ledger
@@ -78,7 +79,7 @@ async def sign_in(request: Request, visitor: VisitorDep) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request, visitor: VisitorDep) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
+    form = await read_form(request, max_fields=10)
     csrf_token = form.get("csrf_token")
     check_csrf(visitor, csrf_token if isinstance(csrf_token, str) else None)
     ledger: Ledger = request.app.state.ledger

@@ -493,3 +493,28 @@ def test_pages_need_a_session_when_reads_need_a_key(
     assert anonymous.headers["content-type"].startswith("text/html")
     assert 'href="/sign-in"' in anonymous.text
     assert signed_in.status_code == 200
+
+
+def test_a_form_too_large_or_with_a_file_is_a_problem_page_and_appends_nothing(
+    client: TestClient, keys: dict[Role, str], as_role: Headers
+) -> None:
+    claim_id = _claim(client, as_role)
+    token = sign_in(client, keys[Role.EDITOR])
+    path = f"/claims/{claim_id}/page/file_rebuttal"
+
+    too_large = post_form(
+        client,
+        path,
+        {"csrf_token": token, "party.name": "Someone", "statement": "x" * (65 * 1024)},
+    )
+    with_a_file = client.post(
+        path,
+        data={"csrf_token": token, "party.name": "Someone"},
+        files={"statement": ("statement.txt", b"Hello.")},
+        follow_redirects=False,
+    )
+
+    assert too_large.status_code == 413
+    assert too_large.headers["content-type"].startswith("text/html")
+    assert with_a_file.status_code == 400
+    assert len(_events(client, claim_id)) == 1

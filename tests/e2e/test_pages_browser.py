@@ -96,6 +96,13 @@ def test_a_reader_finds_the_soledar_claim_reads_its_timeline_and_travels_in_time
     page.goto(permalink)  # the URL is the view
     expect(page.locator("svg.timeline g.mark")).to_have_count(len(then))
 
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone
+    page.goto(permalink)
+    expect(page.get_by_label("Valid at (world time)")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "claim-phone", tmp_path)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
     page.goto(base + "/changes/page")
     expect(page.locator("li.change").first).to_be_visible()
     screenshot(page, "changes", tmp_path)
