@@ -28,6 +28,7 @@ from api.state import Ledger
 from ledger.envelope import envelope_fields
 from ledger.errors import ClaimNotFound
 from ledger.events import EventType, ItemKind
+from ledger.recorded import RecordedEvent
 from ledger.times import format_instant
 
 __all__ = ["TimeControls", "render_claim_page"]
@@ -63,7 +64,7 @@ def _form_of(event_type: EventType) -> WriteForm:
     return FORMS[event_type.declared.operation]
 
 
-def _event_row(event: Any) -> dict[str, Any]:
+def _event_row(event: RecordedEvent) -> dict[str, Any]:
     fields = envelope_fields(event)
     fields["data_json"] = json.dumps(fields["data"], indent=2, ensure_ascii=False)
     return fields

@@ -46,4 +46,3 @@ templates.env.filters["when"] = _when
 templates.env.filters["instant"] = _instant
 templates.env.filters["verdict_label"] = _verdict_label
 templates.env.globals["verdicts"] = list(VERDICT_LABELS.items())
-templates.env.globals["ratings"] = [(rating.value, rating.label) for rating in Rating]

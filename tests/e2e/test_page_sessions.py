@@ -518,3 +518,21 @@ def test_a_form_too_large_or_with_a_file_is_a_problem_page_and_appends_nothing(
     assert too_large.headers["content-type"].startswith("text/html")
     assert with_a_file.status_code == 400
     assert len(_events(client, claim_id)) == 1
+
+
+def test_a_verification_without_a_chosen_rating_says_so_beside_the_rating(
+    client: TestClient, keys: dict[Role, str], as_role: Headers
+) -> None:
+    claim_id = _claim(client, as_role)
+    token = sign_in(client, keys[Role.CHECKER])
+
+    answer = post_form(
+        client,
+        f"/claims/{claim_id}/page/record_verification",
+        {"csrf_token": token, "rating": "", "rationale": "No.", "sources.0.url": ""},
+    )
+
+    assert answer.status_code == 422
+    assert field_errors(answer.text, "record_verification-rating") == ["Field required"]
+    assert field_errors(answer.text, "record_verification-sources-0-url")
+    assert len(_events(client, claim_id)) == 1
