@@ -19,7 +19,7 @@ from starlette.responses import Response
 from api.deps import query_time
 from api.pages.errors import PageProblem
 from api.pages.forms import FormState
-from api.pages.templating import templates
+from api.pages.templating import render
 from api.pages.timeline import draw_timeline
 from api.pages.visitors import Visitor
 from api.pages.write_forms import FORMS, WriteForm
@@ -125,4 +125,4 @@ async def render_claim_page(
         "failed": failed,
         "in_the_past": as_of is not None or valid_at is not None,
     }
-    return templates.TemplateResponse(request, "claim.html", context, status_code=status_code)
+    return render(request, "claim.html", context, status_code)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from api.pages.templating import templates
+from api.pages.templating import render
 from api.problems import ProblemError
 
 __all__ = ["PageProblem", "install_page_problems"]
@@ -26,12 +26,12 @@ def install_page_problems(app: FastAPI) -> None:
     async def on_page_problem(request: Request, error: Exception) -> Response:
         assert isinstance(error, PageProblem)
         problem = error.problem
-        return templates.TemplateResponse(
+        return render(
             request,
             "error.html",
             {"problem": problem, "back": error.back, "visitor": None},
-            status_code=problem.status,
-            headers=problem.headers,
+            problem.status,
+            problem.headers,
         )
 
     app.add_exception_handler(PageProblem, on_page_problem)

@@ -7,13 +7,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from ledger.payloads import Rating
 from ledger.times import format_instant, parse_instant
 from ledger.verdict import Verdict
 
-__all__ = ["VERDICT_LABELS", "templates"]
+__all__ = ["VERDICT_LABELS", "render", "templates"]
 
 VERDICT_LABELS: Final = {
     **{rating.value: rating.label for rating in Rating},
@@ -46,3 +48,21 @@ templates.env.filters["when"] = _when
 templates.env.filters["instant"] = _instant
 templates.env.filters["verdict_label"] = _verdict_label
 templates.env.globals["verdicts"] = list(VERDICT_LABELS.items())
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    private: bool = False,
+) -> Response:
+    """A page. One that carries a session's forms (or the sign-in form) is
+    `private` and kept by no cache: its CSRF token is the session's."""
+    visitor = context.get("visitor")
+    kept = dict(headers or {})
+    if private or (visitor is not None and visitor.signed_in is not None):
+        kept["Cache-Control"] = "private, no-store"
+    return templates.TemplateResponse(request, name, context, status_code, kept)

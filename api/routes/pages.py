@@ -22,7 +22,7 @@ from starlette.responses import Response
 from api.pages.claim_page import TimeControls, render_claim_page
 from api.pages.errors import PageProblem
 from api.pages.forms import FormState
-from api.pages.templating import templates
+from api.pages.templating import render
 from api.pages.visitors import PageReaderDep, Visitor
 from api.pages.write_forms import FORMS
 from api.problems import FieldError, ProblemError, problem_of
@@ -101,7 +101,7 @@ async def _listing(
         problem = error
     except LedgerError as error:
         raise PageProblem(problem_of(error)) from None
-    return templates.TemplateResponse(
+    return render(
         request,
         template,
         {
@@ -114,7 +114,7 @@ async def _listing(
             if page and page.next_cursor
             else None,
         },
-        status_code=problem.status if problem else status_code,
+        problem.status if problem else status_code,
     )
 
 

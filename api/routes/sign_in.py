@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from api.pages.forms import read_form
-from api.pages.templating import templates
+from api.pages.templating import render
 from api.pages.visitors import (
     Visitor,
     VisitorDep,
@@ -41,11 +41,12 @@ def _sign_in_page(
     request: Request, visitor: Visitor, error: str | None = None, status_code: int = 200
 ) -> Response:
     token = sign_in_token(request)
-    response = templates.TemplateResponse(
+    response = render(
         request,
         "sign_in.html",
         {"visitor": visitor, "error": error, "csrf_token": token},
-        status_code=status_code,
+        status_code,
+        private=True,
     )
     keep_sign_in_token(response, request, token)
     return response

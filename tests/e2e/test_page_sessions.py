@@ -57,7 +57,9 @@ def test_signing_in_gives_an_http_only_strict_session_cookie_and_never_the_key(
     assert "samesite=strict" in cookie.lower()
     assert "secure" not in attributes  # plain http: see api/pages/visitors.py
     assert keys[Role.CHECKER] not in cookie
-    assert "Signed in as <strong>test checker</strong>" in client.get("/").text
+    signed_in = client.get("/")
+    assert "Signed in as <strong>test checker</strong>" in signed_in.text
+    assert signed_in.headers["cache-control"] == "private, no-store"  # it holds the CSRF token
 
 
 def test_the_cookie_is_secure_when_the_page_is_served_over_https(

@@ -312,3 +312,39 @@ def test_the_page_assets_are_the_service_s_own(client: TestClient) -> None:
     assert stylesheet.headers["content-type"].startswith("text/css")
     assert script.status_code == 200
     assert "http" not in stylesheet.text
+
+
+def test_what_people_wrote_is_shown_as_text_never_as_markup(
+    client: TestClient, as_role: Headers
+) -> None:
+    editor = as_role(Role.EDITOR)
+    written = register(
+        client,
+        editor,
+        text='<script>alert("claim")</script> & <b>bold</b>',
+        claimant={"name": "<img src=x onerror=alert(1)>"},
+        tags=["<i>tag</i>"],
+    )
+    rebuttal = {**REBUTTAL, "statement": "</blockquote><script>alert(2)</script>"}
+    post(client, f"/claims/{written['claim_id']}/rebuttals", rebuttal, editor)
+    projected(client, written["position"])
+
+    for path in ("/", f"/claims/{written['claim_id']}/page", "/changes/page"):
+        page = client.get(path).text
+        assert "<script>alert" not in page, path
+        assert "<img src=x" not in page, path
+        assert "<i>tag</i>" not in page, path
+    claim_page = client.get(f"/claims/{written['claim_id']}/page").text
+    assert "&lt;script&gt;alert(&#34;claim&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in (
+        claim_page
+    )
+
+
+def test_a_public_page_may_be_cached_but_a_signed_in_one_is_kept_by_no_cache(
+    client: TestClient,
+) -> None:
+    public = client.get("/")
+    sign_in_form = client.get("/sign-in")
+
+    assert "cache-control" not in public.headers
+    assert sign_in_form.headers["cache-control"] == "private, no-store"
