@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ledger.events import EventType, ItemKind
-from ledger.payloads import Rating, Stance, VerificationRecording
+from ledger.payloads import Party, Rating, Stance, VerificationRecording
 
 __all__ = ["FORMS", "Input", "WriteForm", "form_named"]
 
@@ -69,6 +69,20 @@ def _cited(index: int) -> tuple[Input, ...]:
     )
 
 
+def _kind(prefix: str, whose: str) -> tuple[Input, ...]:
+    # Only when parties have a `kind` (SPEC §2: a person or an organization).
+    if "kind" not in Party.model_fields:
+        return ()
+    return (
+        Input(
+            f"{prefix}.kind",
+            f"{whose} is a",
+            "select",
+            options=(("person", "Person"), ("organization", "Organization")),
+        ),
+    )
+
+
 def _review() -> tuple[Input, ...]:
     # Only when the payload has a `review` (the published fact-check article).
     if "review" not in VerificationRecording.model_fields:
@@ -99,6 +113,7 @@ FORMS: Final = {
                 Input("text", "Claim text", "textarea", required=True),
                 Input("claimant.name", "Claimant's name", required=True),
                 Input("claimant.affiliation", "Claimant's affiliation"),
+                *_kind("claimant", "The claimant"),
                 Input("appearance.url", "Where it appeared (URL)", "url"),
                 Input("appearance.outlet", "Outlet"),
                 Input("appearance.quote", "Quote", "textarea"),
@@ -114,6 +129,7 @@ FORMS: Final = {
             (
                 Input("party.name", "Party's name", required=True),
                 Input("party.affiliation", "Party's affiliation"),
+                *_kind("party", "The party"),
                 Input("statement", "Statement", "textarea", required=True),
                 *_source("source", required=False),
                 _OCCURRED_AT,

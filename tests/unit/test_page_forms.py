@@ -4,7 +4,10 @@ to the inputs they concern (`api/pages/forms.py`)."""
 from __future__ import annotations
 
 from api.pages.forms import FormState, document_of
+from api.pages.write_forms import FORMS
 from api.problems import FieldError, ProblemError
+from api.schemas import write_body
+from ledger.payloads import Party, VerificationRecording
 
 
 def test_inputs_named_by_their_path_make_the_nested_body() -> None:
@@ -55,3 +58,18 @@ def test_each_error_goes_next_to_its_input_or_the_input_that_holds_its_path() ->
     assert state.unplaced == ["wrong: claim_id"]  # no input of its own: above the form
     assert state.value("text") == "x"
     assert state.value("tags") == ""
+
+
+def test_every_input_of_every_form_is_a_field_of_its_write_s_body() -> None:
+    for form in FORMS.values():
+        body = write_body(form.event_type)
+        for item in form.inputs:
+            assert item.name.split(".")[0] in body.model_fields, (form.name, item.name)
+
+
+def test_the_forms_offer_the_optional_fields_the_payloads_have() -> None:
+    verification = {item.name for item in FORMS["record_verification"].inputs}
+    registration = {item.name for item in FORMS["register_claim"].inputs}
+
+    assert ("review.url" in verification) == ("review" in VerificationRecording.model_fields)
+    assert ("claimant.kind" in registration) == ("kind" in Party.model_fields)
