@@ -25,6 +25,7 @@ from starlette.responses import Response
 from api.deps import LedgerDep, read_access
 from api.pages.errors import PageProblem
 from api.problems import ProblemError
+from api.ratelimit import RateLimiter
 from factledger.sessions import SignedIn
 from ledger.access import Role
 
@@ -78,12 +79,16 @@ VisitorDep = Annotated[Visitor, Depends(_visitor)]
 
 async def _page_reader(request: Request, ledger: LedgerDep, visitor: VisitorDep) -> Visitor:
     """Pages follow the rule of the JSON reads, checked by the same code: public
-    unless the settings say otherwise; then a session (or a bearer key) is needed."""
-    if visitor.signed_in is None:
-        try:
+    unless the settings say otherwise; then a session (or a bearer key) is needed.
+    A session counts against its key's rate limit, as the key itself would."""
+    try:
+        if visitor.signed_in is None:
             await read_access(request, ledger)
-        except ProblemError as problem:
-            raise PageProblem(problem) from None
+        else:
+            limiter: RateLimiter = request.app.state.rate_limiter
+            limiter.check_key(visitor.signed_in.actor.id)
+    except ProblemError as problem:
+        raise PageProblem(problem) from None
     return visitor
 
 

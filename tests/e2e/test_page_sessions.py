@@ -538,3 +538,14 @@ def test_a_verification_without_a_chosen_rating_says_so_beside_the_rating(
     assert field_errors(answer.text, "record_verification-rating") == ["Field required"]
     assert field_errors(answer.text, "record_verification-sources-0-url")
     assert len(_events(client, claim_id)) == 1
+
+
+def test_a_session_s_pages_count_against_its_key_s_rate_limit(
+    settings: Settings, keys: dict[Role, str]
+) -> None:
+    limited = settings.model_copy(update={"rate_limit": "3/day"})
+    with TestClient(create_app(limited)) as client:
+        sign_in(client, keys[Role.READER])  # its last step reads one page
+        statuses = [client.get("/").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
