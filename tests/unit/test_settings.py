@@ -41,3 +41,17 @@ def test_a_wrong_setting_is_named_by_the_variable_it_is_read_from(
         Settings()
     [error] = refused.value.errors()
     assert Settings.variable(str(error["loc"][0])) == variable
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"), [("43200", True), ("60", True), ("43201", False), ("59", False)]
+)
+def test_a_page_session_lasts_at_most_twelve_hours(
+    monkeypatch: pytest.MonkeyPatch, value: str, valid: bool
+) -> None:
+    monkeypatch.setenv("FACTLEDGER_SESSION_SECONDS", value)
+    if valid:
+        assert Settings().session_seconds == int(value)
+    else:
+        with pytest.raises(ValidationError, match="session_seconds"):
+            Settings()
