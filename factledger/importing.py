@@ -160,10 +160,12 @@ class Importer:
         appender: EventAppender,
         queries: EventQueries,
         now: Callable[[], datetime] = utc_now,
+        batch_size: int = IMPORT_BATCH,
     ) -> None:
         self.appender = appender
         self.queries = queries
         self.now = now
+        self.batch_size = batch_size
         self._claims: OrderedDict[UUID, Claim] = OrderedDict()
 
     def run(
@@ -178,7 +180,7 @@ class Importer:
             report.lines = number
             if line.strip():
                 batch.append((number, line))
-            if len(batch) == IMPORT_BATCH:
+            if len(batch) == self.batch_size:
                 self._import(batch, report)
                 batch = []
         if batch:
@@ -385,7 +387,9 @@ def _parse(number: int, line: bytes) -> _Line:
         different = sorted(
             key
             for key in as_stored.keys() | envelope.data.keys()
-            if as_stored.get(key) != envelope.data.get(key)
+            if key not in as_stored
+            or key not in envelope.data
+            or as_stored[key] != envelope.data[key]
         )
         raise _Refused(
             f"data.{different[0]}: not as a ledger stores it (an absent optional field is "
