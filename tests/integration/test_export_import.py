@@ -86,7 +86,7 @@ def answers(service: LedgerService, claim_id: UUID) -> list[Any]:
 
 
 @settings(
-    max_examples=25,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
