@@ -206,7 +206,6 @@ class Importer:
                 break
         self._append(batch, report)
         if stopped is not None:
-            self._claims.clear()  # a refused line may have left a claim half-applied
             raise ImportStopped(*stopped, report)
 
     # --- one line -----------------------------------------------------------------
