@@ -290,9 +290,10 @@ def rebuild() -> None:
 
 
 def _progress(label: str, length: int) -> Any:
-    """A progress bar on standard error, when it is a terminal (else nothing)."""
+    """A progress bar on standard error, when it is a terminal and the length of
+    the work is known (else nothing)."""
     return click.progressbar(
-        length=length, label=label, file=sys.stderr, hidden=not sys.stderr.isatty()
+        length=length, label=label, file=sys.stderr, hidden=not (length and sys.stderr.isatty())
     )
 
 

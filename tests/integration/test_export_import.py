@@ -222,6 +222,11 @@ def _same_claim_as_line_1(envelope: dict[str, Any], before: list[dict[str, Any]]
     return {**envelope, "claim_id": before[0]["claim_id"]}
 
 
+def _the_rebuttal_id_of_line_2(envelope: dict[str, Any], before: list[dict[str, Any]]) -> Any:
+    taken = before[1]["data"]["rebuttal_id"]
+    return {**envelope, "data": {**envelope["data"], "verification_id": taken}}
+
+
 def _far_future(envelope: dict[str, Any], _: list[dict[str, Any]]) -> dict[str, Any]:
     return {**envelope, "occurred_at": format_instant(utc_now() + timedelta(hours=1))}
 
@@ -244,6 +249,7 @@ SPOILT: dict[str, tuple[int, Spoil, str]] = {
     "an unknown item": (5, _set_data(rebuttal_id=str(uuid4())), "has no rebuttal"),
     "before its item": (6, _set(occurred_at="2023-01-14T11:00:00.000000Z"), "before the"),
     "a claim registered again": (3, _same_claim_as_line_1, "already registered"),
+    "an item id its claim has": (4, _the_rebuttal_id_of_line_2, "already has an item"),
     "in the future": (7, _far_future, "5 minutes"),
     "another event under a known id": (5, _as_another_event, "different event"),
 }
