@@ -67,7 +67,6 @@ CLAIMS_KEPT: Final = 10_000
 """Claims whose state is kept between batches."""
 MAX_LINE_BYTES: Final = 1024 * 1024
 """A longer line is refused (an envelope is at most a few tens of KiB)."""
-_LOOKUP_SECONDS: Final = 5.0
 
 
 class ImportStopped(LedgerError):
@@ -310,15 +309,8 @@ class Importer:
 
     def _known(self, event_ids: list[UUID]) -> dict[UUID, RecordedEvent]:
         """The events among these that the ledger holds already."""
-        if not event_ids:
-            return {}
-        found = self.appender.find_appended(event_ids, None, _LOOKUP_SECONDS)
-        known = {}
-        for appended in found:
-            row = self.queries.row_by_event_id(appended.event_id)
-            assert row is not None, f"event {appended.event_id} is indexed but not stored"
-            known[appended.event_id] = decode_row(row)
-        return known
+        events = [decode_row(row) for row in self.queries.rows_by_event_ids(event_ids)]
+        return {UUID(event.event_id): event for event in events}
 
     # --- appending ----------------------------------------------------------------------
 
