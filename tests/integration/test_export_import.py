@@ -272,3 +272,19 @@ def test_a_line_that_cannot_be_taken_stops_the_import_with_its_number_and_nothin
     assert str(stopped.value).startswith(f"line {number}: ")
     assert stopped.value.report.appended == number - 1
     assert envelopes(exported(second_ledger)) == envelopes(lines[: number - 1])
+
+
+def test_a_claim_written_by_another_writer_during_the_import_stops_it_and_nothing_is_half_applied(
+    service: LedgerService, second_ledger: LedgerService
+) -> None:
+    lines = small_ledger(service)
+    persistence = second_ledger.persistence
+    importer = Importer(persistence.appender, persistence.events)
+    importer.run(lines[:3])  # the first claim, held by the importer at version 2
+    claim_id = UUID(json.loads(lines[0])["claim_id"])
+    write(second_ledger, EventType.REBUTTAL_FILED, FILING, claim_id=claim_id)  # takes version 3
+    with pytest.raises(ImportStopped, match="another writer") as stopped:
+        importer.run(lines[3:])
+    assert stopped.value.line == 1  # of the lines given this time
+    assert stopped.value.report.appended == 0
+    assert len(exported(second_ledger)) == 4
