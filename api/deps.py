@@ -28,6 +28,7 @@ from ledger.times import InvalidTime, parse_instant
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "AdminDep",
     "LedgerDep",
     "ReaderDep",
     "TimeWindowDep",
@@ -108,6 +109,14 @@ async def _reader(request: Request, ledger: LedgerDep) -> Actor | None:
 
 
 ReaderDep = Annotated[Actor | None, Depends(_reader)]
+
+
+async def _admin(request: Request, ledger: LedgerDep) -> Actor:
+    return await caller(request, ledger, Role.ADMIN)
+
+
+AdminDep = Annotated[Actor, Depends(_admin)]
+"""The caller, who must hold an admin key."""
 
 
 # --- bodies -------------------------------------------------------------------

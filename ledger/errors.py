@@ -15,12 +15,14 @@
     ├── PreconditionFailed         a stale If-Match
     ├── Conflict                   the claim's state forbids the event
     │   ├── ClaimAlreadyRegistered
-    │   └── ItemAlreadyWithdrawn
+    │   ├── ItemAlreadyWithdrawn
+    │   └── ItemIdTaken
     ├── Unavailable                the ledger could not finish in time; retry
     │   └── OutcomeUnknown         a write's commit was interrupted and could not be looked up
     │
     │   and, beside what raises them (never the answer to a request):
     ├── KeyNotFound                factledger.keys: no such key to revoke
+    ├── ImportStopped              factledger.importing: a line of an import file cannot be taken
     ├── LeaseLost                  projections.leases: a projector lost its lease
     └── InvalidDatabaseUrl         storage.database: a database URL the ledger cannot use
 
@@ -41,6 +43,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidRequest",
     "ItemAlreadyWithdrawn",
+    "ItemIdTaken",
     "ItemNotFound",
     "LedgerError",
     "NotFound",
@@ -150,6 +153,11 @@ class ClaimAlreadyRegistered(Conflict):
 
 class ItemAlreadyWithdrawn(Conflict):
     """Raised when evidence or a rebuttal is withdrawn, or a verification retracted, twice."""
+
+
+class ItemIdTaken(Conflict):
+    """Raised when an event would begin an item under an id its claim already
+    has (only an imported event brings its own id)."""
 
 
 class PositionNotRecorded(InvalidRequest):

@@ -58,6 +58,7 @@ TABLE: Final[dict[tuple[str, str], Row]] = {
     ("GET", "/events/{event_id}"): Row(READS, "/events/{event_id}"),
     # A bad `after` once access is granted: a 422 rather than a stream that never ends.
     ("GET", "/events/stream"): Row(READS, "/events/stream?after=-1"),
+    ("GET", "/events/export"): Row(Role.ADMIN, "/events/export"),
     ("POST", "/claims"): Row(Role.CONTRIBUTOR, "/claims"),
     ("POST", "/claims/{claim_id}/evidence"): Row(Role.CONTRIBUTOR, "/claims/{claim_id}/evidence"),
     ("POST", "/claims/{claim_id}/rebuttals"): Row(Role.CONTRIBUTOR, "/claims/{claim_id}/rebuttals"),
