@@ -24,6 +24,7 @@ from projections.runner import ProjectorRole
 __all__ = [
     "ChangeEntry",
     "ChangesPage",
+    "ClaimReviewPage",
     "ClaimSummary",
     "ClaimsPage",
     "EventsPage",
@@ -101,6 +102,14 @@ class ChangeEntry(VerdictChange):
 
 class ChangesPage(BaseModel):
     items: list[ChangeEntry]
+    next_cursor: str | None = _NEXT_CURSOR
+
+
+class ClaimReviewPage(BaseModel):
+    items: list[dict[str, Any]] = Field(
+        description="Each a schema.org ClaimReview as `GET /claims/{claim_id}/claimreview` "
+        "answers it (JSON-LD, with its own `@context`)."
+    )
     next_cursor: str | None = _NEXT_CURSOR
 
 

@@ -11,7 +11,8 @@
     ├── NotFound                   something that does not exist (or did not yet)
     │   ├── ClaimNotFound
     │   ├── ItemNotFound           evidence, rebuttal or verification
-    │   └── EventNotFound
+    │   ├── EventNotFound
+    │   └── NoStandingVerification a ClaimReview asked of a claim no verification stands on
     ├── PreconditionFailed         a stale If-Match
     ├── Conflict                   the claim's state forbids the event
     │   ├── ClaimAlreadyRegistered
@@ -43,6 +44,7 @@ __all__ = [
     "ItemAlreadyWithdrawn",
     "ItemNotFound",
     "LedgerError",
+    "NoStandingVerification",
     "NotFound",
     "OccurredBeforeItem",
     "OccurredBeforeRegistration",
@@ -122,6 +124,18 @@ class EventNotFound(NotFound):
 
     def __init__(self, event_id: UUID) -> None:
         super().__init__(f"No event {event_id} in the ledger.")
+
+
+class NoStandingVerification(NotFound):
+    """Raised when a claim's ClaimReview is asked for at times when no verification
+    of it stands: it has none, or every one was retracted."""
+
+    def __init__(self, claim_id: UUID) -> None:
+        super().__init__(
+            f"No verification of claim {claim_id} stands at the times asked about, "
+            "so it has no ClaimReview."
+        )
+        self.claim_id = claim_id
 
 
 class PreconditionFailed(LedgerError):
