@@ -18,6 +18,7 @@ from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
 from api.routes import (
     claimreview,
+    claimreview_import,
     claims,
     events,
     health,
@@ -129,7 +130,17 @@ def create_app(
     install_cors(app, configured)
     app.state.stream_slots = StreamSlots(configured.max_streams)
     app.state.rate_limiter = RateLimiter.from_settings(configured)
-    for module in (writes, claims, claimreview, read_models, events, health, metrics, problems):
+    for module in (
+        writes,
+        claimreview_import,
+        claims,
+        claimreview,
+        read_models,
+        events,
+        health,
+        metrics,
+        problems,
+    ):
         app.include_router(module.router)
     install_openapi(app)
     install_docs(app)

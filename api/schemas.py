@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, create_model
 
+from api.problems import Problem
 from ledger.envelope import Envelope
 from ledger.events import EventType
 from ledger.fields import FrozenModel
@@ -32,6 +33,7 @@ __all__ = [
     "HistoryCacheStatus",
     "ReadModelStatus",
     "Readiness",
+    "ReviewImportResult",
     "write_body",
 ]
 
@@ -111,6 +113,19 @@ class ClaimReviewPage(BaseModel):
         "answers it (JSON-LD, with its own `@context`)."
     )
     next_cursor: str | None = _NEXT_CURSOR
+
+
+class ReviewImportResult(BaseModel):
+    """What became of one imported ClaimReview."""
+
+    status: int = Field(
+        description="201: imported; 200: imported before (its first import's events); "
+        "else the problem's status."
+    )
+    events: list[Envelope] | None = Field(
+        default=None, description="The claim's registration and the review's verification."
+    )
+    problem: Problem | None = Field(default=None, description="Why it was not imported.")
 
 
 class Health(BaseModel):

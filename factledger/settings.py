@@ -12,8 +12,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from factledger.rates import parse_rate
+from factledger.rating_table import load_rating_labels
 from ledger.claimreview import Publisher
 from ledger.fields import WebUrl
+from ledger.rating_labels import RatingLabels
 from projections.projector import DEFAULT_BATCH_SIZE
 from storage.database import Database, InvalidDatabaseUrl
 
@@ -155,6 +157,12 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, url: str) -> str:
         return url.rstrip("/")
 
+    @field_validator("rating_labels_file")
+    @classmethod
+    def _labels_read(cls, path: Path | None) -> Path | None:
+        load_rating_labels(path)  # a file that cannot be used stops the start
+        return path
+
     @field_validator("rate_limit", "anonymous_rate_limit")
     @classmethod
     def _rate(cls, value: str | None) -> str | None:
@@ -189,6 +197,11 @@ class Settings(BaseSettings):
     @cached_property
     def database(self) -> Database:
         return Database.from_url(self.database_url)
+
+    @cached_property
+    def rating_labels(self) -> RatingLabels:
+        """The rating labels ClaimReview import maps: shipped, and the operator's."""
+        return load_rating_labels(self.rating_labels_file)
 
     @property
     def publisher(self) -> Publisher:

@@ -7,7 +7,9 @@
     │   ├── OccurredBeforeRegistration
     │   ├── OccurredBeforeItem
     │   ├── IdempotencyKeyReused
-    │   └── PositionNotRecorded
+    │   ├── PositionNotRecorded
+    │   └── ClaimReviewRefused     an imported ClaimReview lacks what a claim needs
+    │       └── UnmappableRating   ... or its rating maps to none of the scale
     ├── NotFound                   something that does not exist (or did not yet)
     │   ├── ClaimNotFound
     │   ├── ItemNotFound           evidence, rebuttal or verification
@@ -37,6 +39,7 @@ __all__ = [
     "AccessDenied",
     "ClaimAlreadyRegistered",
     "ClaimNotFound",
+    "ClaimReviewRefused",
     "Conflict",
     "EventNotFound",
     "IdempotencyKeyReused",
@@ -53,6 +56,7 @@ __all__ = [
     "PositionNotRecorded",
     "PreconditionFailed",
     "Unavailable",
+    "UnmappableRating",
 ]
 
 
@@ -173,6 +177,25 @@ class PositionNotRecorded(InvalidRequest):
 
     def __init__(self, position: int) -> None:
         super().__init__(f"min_position {position} is past the ledger's newest event.")
+
+
+class ClaimReviewRefused(InvalidRequest):
+    """Raised when an imported ClaimReview lacks what a claim and its verification
+    need (its `url`, the claim's text, the claimant's name, ...) or holds a value
+    the ledger cannot take; `field` names where, in ClaimReview's terms."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class UnmappableRating(ClaimReviewRefused):
+    """Raised when an imported ClaimReview's rating maps to none of the ledger's
+    ratings: an unknown label without a `ratingValue`, or a value off its scale."""
+
+    def __init__(self, field: str, detail: str, label: str | None) -> None:
+        super().__init__(field, detail)
+        self.label = label
 
 
 class Unavailable(LedgerError):
