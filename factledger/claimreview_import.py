@@ -13,6 +13,7 @@ completed by the next, not duplicated.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,7 +22,12 @@ from factledger.reads import ClaimReads
 from factledger.writer import Writer
 from ledger.access import Actor
 from ledger.claimreview_reading import ImportedReview
-from ledger.errors import ClaimAlreadyRegistered, PreconditionFailed, Unavailable
+from ledger.errors import (
+    ClaimAlreadyRegistered,
+    ClaimNotFound,
+    PreconditionFailed,
+    Unavailable,
+)
 from ledger.events import EventType
 from ledger.recorded import RecordedEvent
 from ledger.times import utc_now
@@ -47,24 +53,17 @@ class ClaimReviewImport:
         self._reads = reads
 
     async def add(self, review: ImportedReview, actor: Actor) -> Imported:
-        claim_id = review.claim_id
         registered = False
-        try:
-            await self._writer.submit(
-                Command(
-                    event_type=EventType.CLAIM_REGISTERED,
-                    payload=review.registration,
-                    actor=actor,
-                    received_at=utc_now(),
-                    claim_id=claim_id,
-                    occurred_at=review.claim_occurred_at,
-                )
-            )
-            registered = True
-        except ClaimAlreadyRegistered:
-            pass  # an earlier import (or one racing this) registered it
-        for _ in range(_ATTEMPTS):
-            _, events = await self._reads.ahistory(claim_id)
+        for attempt in range(_ATTEMPTS):
+            if not registered:
+                registered = await self._register(review, actor)
+            try:
+                _, events = await self._reads.ahistory(review.claim_id)
+            except ClaimNotFound:
+                # Refused as already registered by a write not committed yet (in
+                # the same batch as ours): look again in a moment.
+                await asyncio.sleep(0.01 * (attempt + 1))
+                continue
             registration = events[0]
             earlier = _verification_of(events, review.url)
             if earlier is not None:
@@ -76,7 +75,7 @@ class ClaimReviewImport:
                         payload=review.verification,
                         actor=actor,
                         received_at=utc_now(),
-                        claim_id=claim_id,
+                        claim_id=review.claim_id,
                         occurred_at=review.verification_occurred_at,
                         if_match=IfMatch(versions=frozenset({events[-1].version})),
                     )
@@ -89,6 +88,23 @@ class ClaimReviewImport:
             "import the review again.",
             retry_after=1,
         )
+
+    async def _register(self, review: ImportedReview, actor: Actor) -> bool:
+        """True when this registered the claim, False when it was there already."""
+        try:
+            await self._writer.submit(
+                Command(
+                    event_type=EventType.CLAIM_REGISTERED,
+                    payload=review.registration,
+                    actor=actor,
+                    received_at=utc_now(),
+                    claim_id=review.claim_id,
+                    occurred_at=review.claim_occurred_at,
+                )
+            )
+        except ClaimAlreadyRegistered:
+            return False  # an earlier import (or one racing this) registered it
+        return True
 
 
 def _verification_of(events: list[RecordedEvent], url: str) -> RecordedEvent | None:

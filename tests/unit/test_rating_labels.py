@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +232,16 @@ def test_no_label_and_no_value_is_refused() -> None:
     with pytest.raises(UnmappableRating) as refused:
         RatingLabels([]).map(None, None, None, None)
     assert refused.value.field == "reviewRating"
+
+
+def test_the_documentation_lists_every_shipped_label_with_its_rating() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "claimreview.md").read_text()
+    documented = {
+        (publisher.strip(), label.strip(), rating.strip(" `"))
+        for publisher, labels, rating in re.findall(
+            r"^\| ([^|]+) \| ([^|]+) \| (`[a-z_]+`) \|$", page, re.MULTILINE
+        )
+        for label in labels.split(",")
+    }
+    shipped = {(row.publisher, row.label, row.rating.value) for row in shipped_rows()}
+    assert documented == shipped
