@@ -1,7 +1,9 @@
 """`POST /import/claimreview` (checker): fact-checks published as ClaimReview,
 imported as claims and verifications (SPEC §4, docs/claimreview.md).
 
-One ClaimReview answers 201 with its two events (200 with the first
+The whole import is answered within the writer's bound (SPEC §4's ten
+seconds for a request); past it, 503: importing again is safe. One
+ClaimReview answers 201 with its two events (200 with the first
 import's on a replay), or its problem; a list or a page answers 200 with one
 result per review, in order.
 """
@@ -14,7 +16,7 @@ from typing import Any, Final
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from api.claimreview_bodies import MAX_IMPORT_BYTES, MAX_REVIEWS, review_body
+from api.claimreview_bodies import MAX_IMPORT_BYTES, MAX_REVIEWS, ReviewBody, review_body
 from api.deps import caller
 from api.encoding import envelope_json
 from api.openapi import problem_responses
@@ -22,9 +24,10 @@ from api.problems import ledger_problem, problem_body
 from api.schemas import ReviewImportResult
 from api.state import Ledger
 from factledger.claimreview_import import ClaimReviewImport, Imported
+from factledger.writer import ANSWER_SECONDS
 from ledger.access import Actor, Role
 from ledger.claimreview_reading import read_claim_review, types_of
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, Unavailable
 from ledger.times import utc_now
 
 __all__ = ["router"]
@@ -66,6 +69,21 @@ async def import_claim_reviews(request: Request) -> Response:
     actor = await caller(request, ledger, Role.CHECKER)
     body = await review_body(request)
     importer = ClaimReviewImport(ledger.writer, ledger.reads.claim)
+    try:
+        async with asyncio.timeout(ANSWER_SECONDS):
+            return await _answer(ledger, importer, body, actor)
+    except TimeoutError:
+        raise Unavailable(
+            f"The import did not finish within {ANSWER_SECONDS:g} seconds; some reviews may "
+            "have been imported. Importing the same body again is safe: each review is "
+            "appended once.",
+            retry_after=1,
+        ) from None
+
+
+async def _answer(
+    ledger: Ledger, importer: ClaimReviewImport, body: ReviewBody, actor: Actor
+) -> Response:
     if body.single:
         imported = await _imported(ledger, importer, body.reviews[0], actor)
         status = 201 if imported.appended else 200
