@@ -57,7 +57,7 @@ _BODY: Final = {
         200: {
             "description": "A replay of one review (its first import's events), or one "
             "result per review of a list or a page, in order.",
-            "model": list[ReviewImportResult],
+            "model": ReviewImportResult | list[ReviewImportResult],
         },
         **problem_responses(401, 403, 413, 415, 422, 503),
     },
