@@ -16,6 +16,7 @@ from factledger.settings import Settings
 from ledger.access import Role
 from ledger.times import format_instant, parse_instant
 from tests.e2e.http_calls import CLAIM, VERIFICATION, Headers, post, problem
+from tests.jsonld import SCHEMA, expanded
 
 SOLEDAR = seed_claim_id("soledar-liberation-completed")
 REVIEW = {"url": "https://desk.example/soledar#jan-14", "headline": "Soledar had not fallen"}
@@ -78,6 +79,9 @@ def test_the_seeded_soledar_claim_has_a_claimreview_once_a_verification_is_recor
     assert item["datePublished"] == "2023-01-13"
     assert document["reviewRating"]["alternateName"] == "Mostly false"
     assert document["reviewRating"]["ratingExplanation"] == VERIFICATION["rationale"]
+    node = expanded(document)
+    assert node["@type"] == [f"{SCHEMA}ClaimReview"]
+    assert node[f"{SCHEMA}itemReviewed"][0]["@id"] == item["@id"]
 
     just_before = format_instant(parse_instant(recorded["recorded_at"]) - timedelta(microseconds=1))
     as_of_before = problem(client.get(path, params={"as_of": just_before}), 404)

@@ -8,7 +8,6 @@ from typing import Any, Final
 from uuid import UUID
 
 import pytest
-from pyld import jsonld
 
 from ledger.claimreview import Publisher, claim_review
 from ledger.errors import NoStandingVerification
@@ -16,6 +15,7 @@ from ledger.payloads import Appearance, Party, PartyKind, Rating, Review
 from ledger.times import from_micros
 from ledger.verdict import fold
 from tests.builders import ClaimBuilder, at
+from tests.jsonld import SCHEMA, expanded
 
 PUBLISHER = Publisher(
     base_url="https://ledger.example", name="Example Fact Desk", url="https://desk.example"
@@ -221,28 +221,17 @@ def test_the_claimreview_as_it_stood_before_a_later_verification() -> None:
     assert earlier["reviewRating"]["alternateName"] == "False"
 
 
-def schema_org_context(url: str, options: Any = None) -> dict[str, Any]:
-    """schema.org's context, offline: its vocabulary is all a ClaimReview uses."""
-    assert url.rstrip("/") in ("https://schema.org", "http://schema.org"), url
-    return {
-        "contentType": "application/ld+json",
-        "contextUrl": None,
-        "documentUrl": url,
-        "document": {"@context": {"@vocab": "https://schema.org/"}},
-    }
-
-
 def test_a_claimreview_is_json_ld_that_expands_to_schema_org_terms() -> None:
     claim = verified_claim(url="https://desk.example/soledar")
-    [expanded] = jsonld.expand(review_of(claim), {"documentLoader": schema_org_context})
-    schema = "https://schema.org/"
-    assert expanded["@type"] == [f"{schema}ClaimReview"]
-    item = expanded[f"{schema}itemReviewed"][0]
+    node = expanded(review_of(claim))
+    schema = SCHEMA
+    assert node["@type"] == [f"{schema}ClaimReview"]
+    item = node[f"{schema}itemReviewed"][0]
     assert item["@id"] == f"https://ledger.example/claims/{claim.claim_id}/page#claim"
     assert item["@type"] == [f"{schema}Claim"]
-    rating = expanded[f"{schema}reviewRating"][0]
+    rating = node[f"{schema}reviewRating"][0]
     assert rating[f"{schema}ratingValue"] == [{"@value": 2}]
-    assert expanded[f"{schema}claimReviewed"] == [{"@value": "Soledar was taken."}]
+    assert node[f"{schema}claimReviewed"] == [{"@value": "Soledar was taken."}]
 
 
 def test_every_claim_has_its_own_page_under_the_public_base_url() -> None:
