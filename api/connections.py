@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from functools import cache
 from typing import Any, Final
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.middleware import ALWAYS_HEADERS, API_CSP
 from factledger.settings import Settings
 
 __all__ = ["MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "MAX_TARGET_BYTES", "GuardedHttpToolsProtocol"]
@@ -46,7 +48,10 @@ def _read_timeout() -> float:
     return Settings.handed_down().request_read_timeout
 
 
-def _raw_problem(status: int, reason: str, detail: str) -> bytes:
+def _raw_problem(status: int, reason: str, detail: str, request_id: str) -> bytes:
+    """The answer of a request refused before it reached the application: the
+    headers every answer carries (`api.middleware`), a fresh request id (the
+    caller's may be in the part of the head that was not read)."""
     body = json.dumps(
         {"type": "about:blank", "title": reason, "status": status, "detail": detail}
     ).encode()
@@ -54,7 +59,9 @@ def _raw_problem(status: int, reason: str, detail: str) -> bytes:
         f"HTTP/1.1 {status} {reason}\r\n"
         "content-type: application/problem+json\r\n"
         f"content-length: {len(body)}\r\n"
-        "x-content-type-options: nosniff\r\n"
+        + "".join(f"{name.decode()}: {value.decode()}\r\n" for name, value in ALWAYS_HEADERS)
+        + f"content-security-policy: {API_CSP}\r\n"
+        f"x-request-id: {request_id}\r\n"
         "connection: close\r\n\r\n"
     )
     return head.encode("ascii") + body
@@ -100,10 +107,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- the head's size --------------------------------------------------------
 
     def _refuse(self, status: int, reason: str, detail: str) -> None:
-        log.info("refused with %d (%s) from %s: %s", status, reason, self.client, detail)
+        request_id = uuid.uuid4().hex
+        log.info(
+            "refused with %d (%s) from %s: %s (request id %s)",
+            status,
+            reason,
+            self.client,
+            detail,
+            request_id,
+        )
         self._refused = True
         self._stop_reading()
-        self.transport.write(_raw_problem(status, reason, detail))
+        self.transport.write(_raw_problem(status, reason, detail, request_id))
         self.transport.close()
 
     def data_received(self, data: bytes) -> None:

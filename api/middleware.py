@@ -9,6 +9,8 @@ error middleware, so that 404s, problems, 500s and streams alike get:
 - the security headers (`nosniff`, no referrer, no framing) and a
   `Content-Security-Policy`: on HTML pages only the service's own scripts,
   styles and images; on everything else nothing at all;
+- an answer within SPEC §4's bound, whatever the database does
+  (`api/deadline.py`);
 - one access-log line when the answer is done (`api/logging.py` writes it).
 
 Inside it, CORS (Starlette's `CORSMiddleware`) is closed unless origins are
@@ -27,9 +29,11 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deadline import AnswerDeadline
 from factledger.settings import Settings
 
 __all__ = [
+    "ALWAYS_HEADERS",
     "API_CSP",
     "PAGE_CSP",
     "REQUEST_ID_HEADER",
@@ -53,7 +57,7 @@ script, no framing."""
 API_CSP: Final = "default-src 'none'; frame-ancestors 'none'"
 """For JSON and everything else: a browser that renders it loads nothing."""
 
-_ALWAYS: Final = (
+ALWAYS_HEADERS: Final = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
@@ -86,7 +90,7 @@ class SecurityHeaders:
                     name.lower() == b"content-type" and value.lower().startswith(b"text/html")
                     for name, value in headers
                 )
-                headers.extend(_ALWAYS)
+                headers.extend(ALWAYS_HEADERS)
                 csp = PAGE_CSP if html else API_CSP
                 headers.append((b"content-security-policy", csp.encode()))
                 message = {**message, "headers": headers}
@@ -188,7 +192,7 @@ def install_cors(app: FastAPI, settings: Settings) -> None:
 
 def edge(app: ASGIApp, settings: Settings) -> ASGIApp:
     """The whole application wrapped in what every answer goes through."""
-    return AccessLog(SecurityHeaders(app), enabled=settings.access_log)
+    return AccessLog(SecurityHeaders(AnswerDeadline(app)), enabled=settings.access_log)
 
 
 class EdgeApp(FastAPI):

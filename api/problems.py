@@ -170,6 +170,8 @@ PROBLEM_KINDS: Final[dict[str, str]] = {
     "unsupported-media-type": "The body is not application/json in UTF-8.",
     "invalid-json": "The body does not parse as JSON.",
     "database-unavailable": "The database cannot be reached; nothing was changed.",
+    "timed-out": "The server could not answer within its time bound (the database did not "
+    "answer in time); nothing was changed; retry after Retry-After seconds.",
     "internal-error": "The server failed. This is a bug; please report it.",
     "method-not-allowed": "The path does not take this method.",
     "too-many-requests": "Over the rate limit of the key, or of the address for reads "

@@ -29,6 +29,9 @@ from projections.runner import ProjectorRole
 __all__ = ["READ_YOUR_WRITES_SECONDS", "LedgerReads", "Readiness"]
 
 READ_YOUR_WRITES_SECONDS: Final = 5.0
+READY_SECONDS: Final = 2.5
+"""How long `/readyz` waits for the database: a database that does not answer
+in that is not ready (an orchestrator's probe times out too)."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -59,6 +62,7 @@ class LedgerReads:
         self._persistence = persistence
         self._histories = histories
         self._projector_role = projector_role
+        self._checking: asyncio.Future[Readiness] | None = None
 
     async def head(self) -> int:
         """The ledger's newest position."""
@@ -109,8 +113,21 @@ class LedgerReads:
             position = await _off_loop(read_models.position)
 
     async def readiness(self) -> Readiness:
-        """Raises the database's error when it cannot be reached."""
-        return await _off_loop(self._readiness)
+        """Raises the database's error when it cannot be reached, `Unavailable`
+        when it does not answer within `READY_SECONDS`.
+
+        One check at a time: while the database hangs, a check that did not
+        end holds its thread, and the next callers wait on that one rather
+        than take a thread each."""
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.ensure_future(_off_loop(self._readiness))
+            self._checking.add_done_callback(_retrieved)
+        done, _ = await asyncio.wait({self._checking}, timeout=READY_SECONDS)
+        if not done:
+            raise Unavailable(
+                f"The database did not answer within {READY_SECONDS:g} seconds.", retry_after=2
+            )
+        return self._checking.result()
 
     def _readiness(self) -> Readiness:
         queries = self._persistence.events
@@ -123,6 +140,12 @@ class LedgerReads:
             projector=self._projector_role(),
             history_cache=self._histories.report(),
         )
+
+
+def _retrieved(done: asyncio.Future[Readiness]) -> None:
+    # A check whose caller left (timed out) still has its error read, once.
+    if not done.cancelled():
+        done.exception()
 
 
 async def _off_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

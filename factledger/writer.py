@@ -21,15 +21,22 @@ A batch that a constraint refuses (another process took a claim's version
 or used an Idempotency-Key first) is run again one command at a time against
 fresh state, so only the commands behind the refusal see it: a lost version
 race is retried within a bounded time, a used key is answered as a replay.
+That path is slow (a transaction per command), so it must stay rare: while
+other processes are seen writing (positions this writer did not take, a
+claim's version taken), each batch first asks the database, in one query,
+for the newest version of every claim it holds in memory, and reads afresh
+those that moved.
 A commit whose outcome is unknown is resolved by looking its events up.
 
 Every command is answered within `ANSWER_SECONDS` of its submission, whatever
-the database does (SPEC §4): a batch's lookups end by its oldest command's
-deadline, and a command whose time ran out while it waited for the batches
-before it is answered, untried, that nothing was appended. A database error
-before the append (reading claims, keys) appended nothing either; an append
-that may have reached the database is answered only with what the lookup
-found, else `OutcomeUnknown`.
+the database does (SPEC §4), even when it hangs without a word (a statement
+that never returns holds the writer's thread): a timer answers each command
+that is still waiting then. A command that was never handed to the database
+is answered that nothing was appended, and is then never sent; one whose
+append was sent is answered `OutcomeUnknown`, unless the lookup of an
+interrupted commit found it first (the lookups end by the batch's oldest
+command's deadline). A database error before the append (reading claims,
+keys) appended nothing either.
 """
 
 from __future__ import annotations
@@ -103,6 +110,9 @@ _ANSWER_MARGIN: Final = 0.3
 MAX_BATCH: Final = 500
 """Commands per transaction at most."""
 _KEYS_KEPT: Final = 10_000
+_OTHERS_SECONDS: Final = 10.0
+"""How long after it last saw another process write the writer checks claims'
+versions before each batch."""
 """Keyed writes this process remembers, to answer their retries without a query."""
 
 
@@ -114,14 +124,30 @@ class _Pending:
     """Until when a lost race for the claim's next version is run again."""
     answer_by: float
     """When the caller must have its answer, whatever the database does."""
+    sent: bool = False
+    """Its append was handed to the database (under `Writer._sending`)."""
+    expired: bool = False
+    """Answered by the timer before it was sent: it must never be (under `Writer._sending`)."""
+    timer: asyncio.TimerHandle | None = None
 
     def answer(self, written: Written) -> None:
         if not self.future.done():
             self.future.set_result(written)
+            self._stop_timer()
 
     def fail(self, error: BaseException) -> None:
         if not self.future.done():
             self.future.set_exception(error)
+            self._stop_timer()
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class _Expired(Exception):
+    """A batch about to be sent holds a command that the timer has answered."""
 
 
 @dataclass
@@ -163,7 +189,13 @@ class Writer:
         self._accepting = False
         self._keys: OrderedDict[IdempotencyScope, tuple[str, RecordedEvent]] = OrderedDict()
         self._database = ThreadPoolExecutor(1, thread_name_prefix="ledger writer")
+        # Between the timer (in the loop) and the sending of an append (on the
+        # database thread): a command is either sent or expired, never both.
+        self._sending = threading.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._last_position = 0
+        self._others_until = 0.0
+        """Until when (monotonic) other processes are taken to be writing."""
         self.batches = 0
         self.events = 0
         self.on_batch: Callable[[int], None] = _ignore
@@ -180,13 +212,33 @@ class Writer:
         """Queues a command; its future is answered once it is committed (or fails)."""
         if not self._accepting:
             raise Unavailable("The ledger is shutting down; nothing was appended.")
-        future: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Written] = loop.create_future()
         now = time.monotonic()
-        self._queue.append(
-            _Pending(command, future, now + WRITE_DEADLINE_SECONDS, now + ANSWER_SECONDS)
-        )
+        pending = _Pending(command, future, now + WRITE_DEADLINE_SECONDS, now + ANSWER_SECONDS)
+        pending.timer = loop.call_later(ANSWER_SECONDS, self._expire, pending)
+        self._queue.append(pending)
         self._wake.set()
         return future
+
+    def _expire(self, pending: _Pending) -> None:
+        """Answers a command still waiting at its time, with what is known of it."""
+        pending.timer = None
+        if pending.future.done():
+            return
+        with self._sending:
+            sent = pending.sent
+            pending.expired = not sent
+        if sent:
+            pending.fail(OutcomeUnknown("the database did not answer the commit in time"))
+        else:
+            pending.fail(
+                Unavailable(
+                    "The database did not answer in time; this write was not sent to it: "
+                    "nothing was appended. Retry shortly.",
+                    retry_after=2,
+                )
+            )
 
     async def write(self, command: Command) -> Written:
         return await self.submit(command)
@@ -229,6 +281,8 @@ class Writer:
         now = time.monotonic()
         kept = []
         for pending in taken:
+            if pending.future.done():
+                continue  # answered by its timer while it waited
             if pending.answer_by - now < _TRY_SECONDS:
                 pending.fail(
                     Unavailable(
@@ -256,8 +310,15 @@ class Writer:
             return
         try:
             appended = await self._append(batch)
+        except _Expired:
+            # Never sent: the others go again, with the next batch.
+            self._queue.extendleft(
+                reversed([a.pending for a in batch.applied if not a.pending.future.done()])
+            )
+            return
         except AppendRefused as refused:
             log.info("writer: batch of %d refused (%s); one by one", len(batch.applied), refused)
+            self._others_seen()
             await self._one_by_one([applied.pending for applied in batch.applied])
             return
         except NotAppended as error:
@@ -285,6 +346,8 @@ class Writer:
                 continue
             try:
                 appended = await self._append(batch)
+            except _Expired:
+                continue  # answered by its timer, never sent
             except AppendRefused as refused:
                 if refused.refusal is Refusal.VERSION_TAKEN and one.command.if_match is None:
                     if time.monotonic() > one.deadline:
@@ -432,13 +495,33 @@ class Writer:
         """The working state of every claim these commands name (registrations
         with a new id name none): from the history this process holds, else
         read from the database."""
-        for claim_id in {p.command.claim_id for p in taken if p.command.claim_id is not None}:
+        claim_ids = {p.command.claim_id for p in taken if p.command.claim_id is not None}
+        if claim_ids and time.monotonic() < self._others_until:
+            await self._forget_moved(claim_ids)
+        for claim_id in claim_ids:
             held = self.histories.use(claim_id, _claim_of)
             if held is None:
                 rows = await self._in_database(self.queries.claim_rows, claim_id, 0)
                 held = self.histories.read(claim_id, rows, _claim_of)
                 batch.fresh.add(claim_id)
             batch.claims[claim_id] = held.claim if held is not None else None
+
+    async def _forget_moved(self, claim_ids: set[UUID]) -> None:
+        """Drops the claims held in memory that other processes have appended to."""
+        held = {
+            claim_id: version
+            for claim_id in claim_ids
+            if (version := self.histories.use(claim_id, _version_of)) is not None
+        }
+        if not held:
+            return
+        stored = await self._in_database(self.queries.claim_versions, list(held))
+        moved = [claim for claim, version in held.items() if stored.get(claim, 0) > version]
+        if moved:
+            self.histories.forget(moved)
+
+    def _others_seen(self) -> None:
+        self._others_until = time.monotonic() + _OTHERS_SECONDS
 
     @staticmethod
     def _claim(batch: _Batch, claim_id: UUID, *, known_new: bool) -> Claim | None:
@@ -496,8 +579,18 @@ class Writer:
     async def _append(self, batch: _Batch) -> list[Appended]:
         events = [applied.new for applied in batch.applied]
         keys = [applied.key for applied in batch.applied if applied.key is not None]
+        pending = [applied.pending for applied in batch.applied]
+
+        def send() -> list[Appended]:
+            with self._sending:
+                if any(p.expired for p in pending):
+                    raise _Expired
+                for p in pending:
+                    p.sent = True
+            return self.appender.append(events, keys)
+
         try:
-            return await self._in_database(self.appender.append, events, keys)
+            return await self._in_database(send)
         except CommitInterrupted as unknown:
             answer_by = min(applied.pending.answer_by for applied in batch.applied)
             found = await self._resolve([e.event_id for e in events], unknown, answer_by)
@@ -541,6 +634,10 @@ class Writer:
             self._recorded(applied, where)
             for applied, where in zip(batch.applied, appended, strict=True)
         ]
+        first, last = min(a.position for a in appended), max(a.position for a in appended)
+        if self._last_position and first != self._last_position + 1:
+            self._others_seen()  # positions between this batch and the last: not ours
+        self._last_position = max(self._last_position, last)
         for applied, event in zip(batch.applied, written, strict=True):
             applied.pending.answer(Written(event))
             if applied.key is not None:
@@ -589,6 +686,10 @@ class _Held:
 
 def _claim_of(history: ClaimHistory) -> _Held:
     return _Held(history.claim())
+
+
+def _version_of(history: ClaimHistory) -> int:
+    return history.version
 
 
 def _stored(event: ClaimEvent, state: dict[str, object]) -> StoredEvent:

@@ -65,6 +65,9 @@ class EventQueries(Protocol):
     def claims_rows(self, claim_ids: Sequence[UUID], until_position: int) -> list[EventRow]:
         """The events of those claims up to a position, by claim, in version order."""
 
+    def claim_versions(self, claim_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The newest version of each of those claims that has events."""
+
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         """Events after a position, in position order."""
 

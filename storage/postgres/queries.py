@@ -139,6 +139,16 @@ class PostgresEventQueries(_Reader):
         )
         return [event_row(row) for row in rows]
 
+    def claim_versions(self, claim_ids: Sequence[UUID]) -> dict[UUID, int]:
+        rows = self._all(
+            SQL(
+                "SELECT claim_id, max(version) AS version FROM {}"
+                " WHERE claim_id = ANY(%s) GROUP BY claim_id"
+            ).format(self.tables.index),
+            (list(claim_ids),),
+        )
+        return {row["claim_id"]: row["version"] for row in rows}
+
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         rows = self._all(
             # The bound on both sides of the join: with it on the index alone,

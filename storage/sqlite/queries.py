@@ -86,6 +86,16 @@ class SQLiteEventQueries(_Reader):
         rows = self._all(statement, (*(c.hex for c in claim_ids), until_position))
         return [event_row(row) for row in rows]
 
+    def claim_versions(self, claim_ids: Sequence[UUID]) -> dict[UUID, int]:
+        placeholders = ", ".join("?" * len(claim_ids))
+        # Fixed fragments only; every value is a parameter.
+        statement = (
+            "SELECT claim_id, max(version) FROM ledger_event_index"  # noqa: S608
+            f" WHERE claim_id IN ({placeholders}) GROUP BY claim_id"
+        )
+        rows = self._all(statement, [c.hex for c in claim_ids])
+        return {UUID(row[0]): row[1] for row in rows}
+
     def rows_after(self, after: int, limit: int) -> list[EventRow]:
         return [event_row(row) for row in self._all(_ROWS_AFTER, (after, limit))]
 

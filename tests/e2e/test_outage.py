@@ -6,7 +6,9 @@ within seconds of the database, however long it was away.
 
 PostgreSQL only, by nature: the outage is a private cluster of the test's
 own (`initdb` and `pg_ctl`, run as a user that is not root, on a free port),
-stopped fast and immediately. The shared server is never touched.
+stopped fast for 5 s and immediately for 60 s, or frozen (every process of it
+stopped where it is, so that connections stay open and nothing answers) for
+12 s, under four writers and a reader. The shared server is never touched.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -104,6 +107,23 @@ class PrivateCluster:
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
 
+    def _processes(self) -> list[int]:
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(
+            ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        return [postmaster, *map(int, children)]
+
+    def freeze(self) -> None:
+        """Every process of the cluster stopped where it is (SIGSTOP): connections
+        stay open, the kernel still acknowledges them, and nothing answers."""
+        for pid in self._processes():  # the postmaster first: it forks no more
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._processes():
+            os.kill(pid, signal.SIGCONT)
+
 
 @pytest.fixture
 def cluster() -> Iterator[PrivateCluster]:
@@ -126,6 +146,7 @@ def cluster() -> Iterator[PrivateCluster]:
         yield made
     finally:
         if made.running():
+            made.thaw()
             made.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
 
@@ -181,7 +202,7 @@ def request(
 class Writers:
     """Threads that keep writing rebuttals, every other one with an Idempotency-Key."""
 
-    def __init__(self, port: int, key: str, claim_ids: list[str], threads: int = 6) -> None:
+    def __init__(self, port: int, key: str, claim_ids: list[str], threads: int = 4) -> None:
         self.port = port
         self.key = key
         self.claim_ids = claim_ids
@@ -257,12 +278,20 @@ def _readyz_while_down(port: int) -> list[Answer]:
 def _outage(
     cluster: PrivateCluster, server: Serving, writers: Writers, mode: str, seconds: float
 ) -> dict[str, Any]:
+    """The database away for `seconds`: stopped (`pg_ctl stop -m mode`) or, for
+    mode "frozen", every process of it stopped where it is."""
     stopped = time.monotonic()
-    cluster.stop(mode)
+    if mode == "frozen":
+        cluster.freeze()
+    else:
+        cluster.stop(mode)
     time.sleep(min(1.0, seconds / 2))
     ready_down = _readyz_while_down(server.port)
     time.sleep(max(0.0, stopped + seconds - time.monotonic()))
-    cluster.start()
+    if mode == "frozen":
+        cluster.thaw()
+    else:
+        cluster.start()
     back = time.monotonic()
     first_201 = _first_201_after(writers, back, BACK_WITHIN_SECONDS)
     ready_after = None
@@ -274,10 +303,41 @@ def _outage(
     assert ready_after is not None
     return {
         "mode": mode,
+        "seconds": seconds,
         "readyz_down": [(a.status, a.kind, round(a.took, 2)) for a in ready_down],
         "first_201_after_back": round(first_201, 2),
         "readyz_after": (ready_after.status, round(ready_after.sent + ready_after.took - back, 2)),
     }
+
+
+class Readers:
+    """A thread that keeps reading what goes to the database: listings and the event log."""
+
+    PATHS: Final = ("/claims?limit=5", "/events?after=0&limit=5", "/changes?limit=5")
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.answers: list[Answer] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+    def _read(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            try:
+                self.answers.append(request(self.port, "GET", self.PATHS[n % len(self.PATHS)]))
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                self.errors.append(f"{type(error).__name__}: {error}")
+            time.sleep(0.05)
 
 
 def _read_models_caught_up(port: int, within: float) -> float:
@@ -292,8 +352,15 @@ def _read_models_caught_up(port: int, within: float) -> float:
     return float("inf")
 
 
+@pytest.mark.parametrize(
+    "plan",
+    [
+        pytest.param((("fast", 5.0), ("immediate", 60.0)), id="stopped-5s-then-60s"),
+        pytest.param((("frozen", 12.0),), id="frozen-12s"),
+    ],
+)
 def test_writes_through_database_outages_are_answered_in_time_honestly_and_recover(
-    cluster: PrivateCluster, tmp_path: Path
+    cluster: PrivateCluster, tmp_path: Path, plan: tuple[tuple[str, float], ...]
 ) -> None:
     key = create_key("editor", cluster.url, tmp_path)
     server = Serving(cluster.url, tmp_path)
@@ -310,24 +377,27 @@ def test_writes_through_database_outages_are_answered_in_time_honestly_and_recov
             assert answer.status == 201, answer.body
             claim_ids.append(str(answer.body["claim_id"]))
         writers = Writers(server.port, key, claim_ids)
+        readers = Readers(server.port)
         writers.start()
+        readers.start()
         time.sleep(2)
-        outages = [
-            _outage(cluster, server, writers, "fast", 3.0),
-            _outage(cluster, server, writers, "immediate", 15.0),
-        ]
+        outages = [_outage(cluster, server, writers, mode, seconds) for mode, seconds in plan]
         time.sleep(2)
         writers.stop()
+        readers.stop()
 
         caught_up = _read_models_caught_up(server.port, within=15.0)
         answers = writers.answers()
         statuses = Counter(answer.status for answer in answers)
         kinds = Counter(answer.kind for answer in answers if answer.status == 503)
         slowest = max(answer.took for answer in answers)
+        reads = Counter(answer.status for answer in readers.answers)
+        slowest_read = max(answer.took for answer in readers.answers)
         report = (
             f"{outages} read models caught up after {caught_up:.1f} s; slowest answer "
             f"{slowest:.2f} s; statuses {dict(statuses)} 503s {dict(kinds)}; "
-            f"errors {writers.errors[:3]}"
+            f"reads {dict(reads)}, slowest {slowest_read:.2f} s; "
+            f"errors {writers.errors[:3]} {readers.errors[:3]}"
         )
         print(report)
         ledger: Counter[str] = Counter()
@@ -343,10 +413,13 @@ def test_writes_through_database_outages_are_answered_in_time_honestly_and_recov
         server.stop()
 
     assert not writers.errors, report
+    assert not readers.errors, report
     assert statuses[201] > 20, report
     assert caught_up < float("inf"), report
     assert set(statuses) <= {201, 503}, report
+    assert set(reads) <= {200, 503}, report
     assert slowest <= BOUND_SECONDS + SLACK_SECONDS, f"slowest {slowest:.1f} s; {report}"
+    assert slowest_read <= BOUND_SECONDS + SLACK_SECONDS, f"slowest read; {report}"
     for attempt in writers.attempts:
         appended = ledger[attempt.statement]
         assert appended <= 1, f"{attempt} appended {appended} times"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import re
 import signal
 import socket
 import time
@@ -99,6 +100,10 @@ def test_too_many_header_fields_are_refused_with_431(server: Serving) -> None:
         answer = _answer(connection)
     assert _status(answer) == 431
     assert b"application/problem+json" in answer
+    # The headers of every answer, and a request id to find its log line by.
+    assert re.search(rb"\r\nx-request-id: [0-9a-f]{32}\r\n", answer), answer
+    assert b"x-frame-options: DENY" in answer
+    assert b"content-security-policy: default-src 'none'" in answer
     _still_serves(server)
 
 

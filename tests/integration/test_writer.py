@@ -8,6 +8,7 @@ own writer and its own histories in memory.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -194,6 +195,32 @@ def test_a_version_taken_by_another_process_fails_only_the_commands_on_that_clai
     assert versions(service, quiet) == [1, 2, 3]
 
 
+def test_while_another_process_writes_a_claim_it_moved_is_read_afresh_before_the_batch(
+    service: LedgerService, other_service: LedgerService
+) -> None:
+    """Not refused by the database and run one by one (a transaction per
+    command): once the writer has seen another process write, it asks for the
+    claims' versions before each batch."""
+    claim_id = register(service).event.claim_id
+
+    async def run() -> int:
+        writer = service.new_writer()
+        await writer.start()
+        try:
+            await writer.submit(rebut(claim_id))  # held in memory at version 2
+            other_service.writer.write(rebut(claim_id))  # version 3, by another process
+            await writer.submit(rebut(claim_id))  # met as stale once: another process writes
+            other_service.writer.write(rebut(claim_id))  # version 5
+            before = writer.batches
+            await asyncio.gather(*[writer.submit(rebut(claim_id)) for _ in range(10)])
+            return writer.batches - before
+        finally:
+            await writer.close()
+
+    assert asyncio.run(run()) == 1
+    assert versions(service, claim_id) == list(range(1, 16))
+
+
 def test_a_retry_with_the_same_idempotency_key_in_the_same_batch_gets_the_first_answer(
     service: LedgerService,
 ) -> None:
@@ -358,6 +385,50 @@ def test_a_write_that_waited_past_its_time_is_answered_untried(
     assert isinstance(answer, Unavailable)
     assert "not tried: nothing was appended" in answer.detail
     assert versions(service, claim_id) == [1]
+
+
+def test_a_database_that_hangs_gets_every_write_answered_in_time_and_an_unsent_one_never_sent(
+    service: LedgerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement that never returns (a database that hangs without closing the
+    connection) holds the writer's thread: the write it carries is answered that
+    its outcome is unknown, the one queued behind it that nothing was appended;
+    and that one is not sent when the database comes back."""
+    claim_id = register(service).event.claim_id
+    monkeypatch.setattr("factledger.writer.ANSWER_SECONDS", 3.0)
+    monkeypatch.setattr("factledger.writer._TRY_SECONDS", 0.5)
+    database_back = threading.Event()
+
+    async def run() -> tuple[list[Written | BaseException], float]:
+        writer = service.new_writer()
+        appender = writer.appender
+
+        def hangs(events: Sequence[NewEvent], keys: Sequence[IdempotencyRow]) -> list[Appended]:
+            database_back.wait(30)
+            return appender.append(events, keys)
+
+        writer.appender = _Replaced(appender, append=hangs)
+        await writer.start()
+        try:
+            started = time.monotonic()
+            sent = writer.submit(rebut(claim_id))
+            await asyncio.sleep(0.3)
+            queued = writer.submit(rebut(claim_id))
+            answers = await asyncio.gather(sent, queued, return_exceptions=True)
+            took = time.monotonic() - started
+        finally:
+            database_back.set()
+            await writer.close()
+        return list(answers), took
+
+    [sent, queued], took = asyncio.run(run())
+    assert took < 3.3 + 0.5  # each within its own 3 s, and a little for this machine
+    assert isinstance(sent, OutcomeUnknown)
+    assert isinstance(queued, Unavailable)
+    assert not isinstance(queued, OutcomeUnknown)
+    assert "nothing was appended" in queued.detail
+    # The hung statement went through once the database was back; the queued one never went.
+    assert versions(service, claim_id) == [1, 2]
 
 
 def test_a_writer_that_is_closing_answers_every_command_it_took(service: LedgerService) -> None:
