@@ -114,6 +114,9 @@ def _links() -> dict[str, dict[str, dict[str, str]]]:
                         field: f"$response.body#/data/{field}",
                     }
                 }
+    # A claim has a ClaimReview once a verification stands on it.
+    verification = EventType.VERIFICATION_RECORDED.declared.operation
+    links[verification]["get_claim_review"] = {"claim_id": _CLAIM_ID}
     return links
 
 

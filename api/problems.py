@@ -40,6 +40,8 @@ __all__ = [
     "Problem",
     "ProblemError",
     "install_problem_handlers",
+    "ledger_problem",
+    "problem_body",
     "problem_response",
 ]
 
@@ -95,14 +97,10 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
-def problem_response(
-    status: int,
-    slug: str,
-    detail: str,
-    *,
-    errors: Sequence[FieldError] = (),
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
+def problem_body(
+    status: int, slug: str, detail: str, errors: Sequence[FieldError] = ()
+) -> dict[str, Any]:
+    """A problem as its JSON object."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
         "title": HTTPStatus(status).phrase,
@@ -111,7 +109,23 @@ def problem_response(
     }
     if errors:
         body["errors"] = [error.model_dump() for error in errors]
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)
+    return body
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    errors: Sequence[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, slug, detail, errors),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 def _slug_of(error_class: type[LedgerError]) -> str:
@@ -168,26 +182,33 @@ PROBLEM_KINDS: Final[dict[str, str]] = {
 """Every kind of problem the API answers with, by the slug of its `type`."""
 
 
-def _ledger_error(error: LedgerError) -> JSONResponse:
+def ledger_problem(error: LedgerError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The status, problem body and headers a ledger error answers with."""
     slug = _slug(error)
     match error:
         case AccessDenied():
-            return problem_response(403, slug, error.detail)
+            return 403, problem_body(403, slug, error.detail), {}
         case InvalidRequest():
             errors = [FieldError(field=error.field, message=error.detail)] if error.field else []
-            return problem_response(422, slug, error.detail, errors=errors)
+            return 422, problem_body(422, slug, error.detail, errors), {}
         case NotFound():
-            return problem_response(404, slug, error.detail)
+            return 404, problem_body(404, slug, error.detail), {}
         case PreconditionFailed():
-            return problem_response(412, slug, error.detail)
+            return 412, problem_body(412, slug, error.detail), {}
         case Conflict():
-            return problem_response(409, slug, error.detail)
+            return 409, problem_body(409, slug, error.detail), {}
         case Unavailable():
-            return problem_response(
-                503, slug, error.detail, headers={"Retry-After": str(error.retry_after)}
-            )
+            headers = {"Retry-After": str(error.retry_after)}
+            return 503, problem_body(503, slug, error.detail), headers
     log.error("unmapped ledger error %r", error)
-    return problem_response(500, "internal-error", "The server failed; this is a bug.")
+    return 500, problem_body(500, "internal-error", "The server failed; this is a bug."), {}
+
+
+def _ledger_error(error: LedgerError) -> JSONResponse:
+    status, body, headers = ledger_problem(error)
+    return JSONResponse(
+        body, status_code=status, headers=headers or None, media_type=PROBLEM_CONTENT_TYPE
+    )
 
 
 def field_errors(errors: Sequence[Any], *, drop_prefix: int = 0) -> list[FieldError]:

@@ -7,11 +7,14 @@
     │   ├── OccurredBeforeRegistration
     │   ├── OccurredBeforeItem
     │   ├── IdempotencyKeyReused
-    │   └── PositionNotRecorded
+    │   ├── PositionNotRecorded
+    │   └── ClaimReviewRefused     an imported ClaimReview lacks what a claim needs
+    │       └── UnmappableRating   ... or its rating maps to none of the scale
     ├── NotFound                   something that does not exist (or did not yet)
     │   ├── ClaimNotFound
     │   ├── ItemNotFound           evidence, rebuttal or verification
-    │   └── EventNotFound
+    │   ├── EventNotFound
+    │   └── NoStandingVerification a ClaimReview asked of a claim no verification stands on
     ├── PreconditionFailed         a stale If-Match
     ├── Conflict                   the claim's state forbids the event
     │   ├── ClaimAlreadyRegistered
@@ -38,6 +41,7 @@ __all__ = [
     "AccessDenied",
     "ClaimAlreadyRegistered",
     "ClaimNotFound",
+    "ClaimReviewRefused",
     "Conflict",
     "EventNotFound",
     "IdempotencyKeyReused",
@@ -46,6 +50,7 @@ __all__ = [
     "ItemIdTaken",
     "ItemNotFound",
     "LedgerError",
+    "NoStandingVerification",
     "NotFound",
     "OccurredBeforeItem",
     "OccurredBeforeRegistration",
@@ -54,6 +59,7 @@ __all__ = [
     "PositionNotRecorded",
     "PreconditionFailed",
     "Unavailable",
+    "UnmappableRating",
 ]
 
 
@@ -127,6 +133,18 @@ class EventNotFound(NotFound):
         super().__init__(f"No event {event_id} in the ledger.")
 
 
+class NoStandingVerification(NotFound):
+    """Raised when a claim's ClaimReview is asked for at times when no verification
+    of it stands: it has none, or every one was retracted."""
+
+    def __init__(self, claim_id: UUID) -> None:
+        super().__init__(
+            f"No verification of claim {claim_id} stands at the times asked about, "
+            "so it has no ClaimReview."
+        )
+        self.claim_id = claim_id
+
+
 class PreconditionFailed(LedgerError):
     """Raised when a conditional write names a version the claim is no longer at."""
 
@@ -167,6 +185,25 @@ class PositionNotRecorded(InvalidRequest):
 
     def __init__(self, position: int) -> None:
         super().__init__(f"min_position {position} is past the ledger's newest event.")
+
+
+class ClaimReviewRefused(InvalidRequest):
+    """Raised when an imported ClaimReview lacks what a claim and its verification
+    need (its `url`, the claim's text, the claimant's name, ...) or holds a value
+    the ledger cannot take; `field` names where, in ClaimReview's terms."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class UnmappableRating(ClaimReviewRefused):
+    """Raised when an imported ClaimReview's rating maps to none of the ledger's
+    ratings: an unknown label without a `ratingValue`, or a value off its scale."""
+
+    def __init__(self, field: str, detail: str, label: str | None) -> None:
+        super().__init__(field, detail)
+        self.label = label
 
 
 class Unavailable(LedgerError):
