@@ -17,7 +17,17 @@ from api.openapi import install_openapi
 from api.pages import install_pages
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
-from api.routes import claims, events, health, metrics, problems, read_models, writes
+from api.routes import (
+    claimreview,
+    claimreview_import,
+    claims,
+    events,
+    health,
+    metrics,
+    problems,
+    read_models,
+    writes,
+)
 from api.routes.docs import install_docs
 from api.state import Ledger
 from factledger.keys import KeyCache
@@ -121,7 +131,17 @@ def create_app(
     install_cors(app, configured)
     app.state.stream_slots = StreamSlots(configured.max_streams)
     app.state.rate_limiter = RateLimiter.from_settings(configured)
-    for module in (writes, claims, read_models, events, health, metrics, problems):
+    for module in (
+        writes,
+        claimreview_import,
+        claims,
+        claimreview,
+        read_models,
+        events,
+        health,
+        metrics,
+        problems,
+    ):
         app.include_router(module.router)
     install_openapi(app)
     install_docs(app)

@@ -28,6 +28,7 @@ from ledger.times import InvalidTime, parse_instant
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "AdminDep",
     "LedgerDep",
     "ReaderDep",
     "TimeWindowDep",
@@ -36,8 +37,10 @@ __all__ = [
     "idempotency",
     "if_match",
     "json_document",
+    "parse_json",
     "query_time",
     "read_access",
+    "read_limited",
     "validated",
 ]
 
@@ -111,6 +114,14 @@ async def read_access(request: Request, ledger: LedgerDep) -> Actor | None:
 ReaderDep = Annotated[Actor | None, Depends(read_access)]
 
 
+async def _admin(request: Request, ledger: LedgerDep) -> Actor:
+    return await caller(request, ledger, Role.ADMIN)
+
+
+AdminDep = Annotated[Actor, Depends(_admin)]
+"""The caller, who must hold an admin key."""
+
+
 # --- bodies -------------------------------------------------------------------
 
 
@@ -127,17 +138,16 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-async def _read_limited(request: Request) -> bytes:
-    too_large = ProblemError(
-        413, "content-too-large", f"The body is larger than {MAX_BODY_BYTES} bytes."
-    )
+async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, read no further than `limit` bytes: 413 past it."""
+    too_large = ProblemError(413, "content-too-large", f"The body is larger than {limit} bytes.")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
@@ -154,9 +164,10 @@ def _check_media_type(request: Request) -> None:
         )
 
 
-def _parse_json(raw: bytes) -> dict[str, Any]:
+def parse_json(raw: bytes) -> Any:
+    """A body of JSON in UTF-8, no key repeated; 422 `invalid-json` when it is not."""
     try:
-        document = json.loads(
+        return json.loads(
             raw.decode("utf-8"),
             object_pairs_hook=_reject_duplicate_keys,
             parse_constant=_reject_constant,
@@ -168,6 +179,10 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
             "The body is not valid JSON.",
             errors=[FieldError(field="body", message=str(error))],
         ) from None
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
+    document = parse_json(raw)
     if not isinstance(document, dict):
         raise ProblemError(
             422,
@@ -181,7 +196,7 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
 async def json_document(request: Request) -> dict[str, Any]:
     """The body as a JSON object: 413 when too large, 415 when not JSON, 422 when not
     an object of JSON."""
-    raw = await _read_limited(request)
+    raw = await read_limited(request)
     _check_media_type(request)
     return _parse_json(raw)
 

@@ -114,6 +114,9 @@ def _links() -> dict[str, dict[str, dict[str, str]]]:
                         field: f"$response.body#/data/{field}",
                     }
                 }
+    # A claim has a ClaimReview once a verification stands on it.
+    verification = EventType.VERIFICATION_RECORDED.declared.operation
+    links[verification]["get_claim_review"] = {"claim_id": _CLAIM_ID}
     return links
 
 
@@ -166,16 +169,16 @@ _BEARER_SCHEME: Final = {
     "Writes need one with the write's role; reads need none unless the ledger is configured "
     "so (then any valid key).",
 }
-_WRITES: Final = frozenset(event_type.declared.operation for event_type in EventType)
 
 
 def _add_security(document: dict[str, Any]) -> None:
-    """Writes need a bearer key; reads take one (optional: `{}` allows none). Swagger
-    UI's *Authorize* then sends it."""
+    """What needs a role (every write, the import, the export: the operations that
+    may answer 403) needs a bearer key; the reads take one (optional: `{}` allows
+    none). Swagger UI's *Authorize* then sends it."""
     document["components"]["securitySchemes"] = {BEARER: _BEARER_SCHEME}
     for path in document.get("paths", {}).values():
         for operation in path.values():
-            if operation.get("operationId") in _WRITES:
+            if "403" in operation.get("responses", {}):
                 operation["security"] = [{BEARER: []}]
             else:
                 operation["security"] = [{}, {BEARER: []}]

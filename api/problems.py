@@ -40,6 +40,8 @@ __all__ = [
     "Problem",
     "ProblemError",
     "install_problem_handlers",
+    "ledger_problem",
+    "problem_body",
     "problem_of",
     "problem_response",
 ]
@@ -96,14 +98,10 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
-def problem_response(
-    status: int,
-    slug: str,
-    detail: str,
-    *,
-    errors: Sequence[FieldError] = (),
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
+def problem_body(
+    status: int, slug: str, detail: str, errors: Sequence[FieldError] = ()
+) -> dict[str, Any]:
+    """A problem as its JSON object."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
         "title": HTTPStatus(status).phrase,
@@ -112,7 +110,23 @@ def problem_response(
     }
     if errors:
         body["errors"] = [error.model_dump() for error in errors]
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)
+    return body
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    errors: Sequence[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, slug, detail, errors),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 def _slug_of(error_class: type[LedgerError]) -> str:
@@ -172,40 +186,47 @@ PROBLEM_KINDS: Final[dict[str, str]] = {
 """Every kind of problem the API answers with, by the slug of its `type`."""
 
 
-def problem_of(error: LedgerError | ProblemError) -> ProblemError:
-    """The problem an error answers with: the ledger's errors mapped to their status
-    (the pages show the same problems as the API)."""
-    if isinstance(error, ProblemError):
-        return error
+def ledger_problem(error: LedgerError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The status, problem body and headers a ledger error answers with."""
     slug = _slug(error)
     match error:
         case AccessDenied():
-            return ProblemError(403, slug, error.detail)
+            return 403, problem_body(403, slug, error.detail), {}
         case InvalidRequest():
             errors = [FieldError(field=error.field, message=error.detail)] if error.field else []
-            return ProblemError(422, slug, error.detail, errors=errors)
+            return 422, problem_body(422, slug, error.detail, errors), {}
         case NotFound():
-            return ProblemError(404, slug, error.detail)
+            return 404, problem_body(404, slug, error.detail), {}
         case PreconditionFailed():
-            return ProblemError(412, slug, error.detail)
+            return 412, problem_body(412, slug, error.detail), {}
         case Conflict():
-            return ProblemError(409, slug, error.detail)
+            return 409, problem_body(409, slug, error.detail), {}
         case Unavailable():
-            return ProblemError(
-                503, slug, error.detail, headers={"Retry-After": str(error.retry_after)}
-            )
+            headers = {"Retry-After": str(error.retry_after)}
+            return 503, problem_body(503, slug, error.detail), headers
     log.error("unmapped ledger error %r", error)
-    return ProblemError(500, "internal-error", "The server failed; this is a bug.")
+    return 500, problem_body(500, "internal-error", "The server failed; this is a bug."), {}
+
+
+def problem_of(error: LedgerError | ProblemError) -> ProblemError:
+    """The problem an error answers with, as the API maps it (the pages show the
+    same problems as the API)."""
+    if isinstance(error, ProblemError):
+        return error
+    status, body, headers = ledger_problem(error)
+    return ProblemError(
+        status,
+        body["type"].removeprefix(PROBLEM_BASE),
+        body["detail"],
+        errors=[FieldError.model_validate(item) for item in body.get("errors", [])],
+        headers=headers,
+    )
 
 
 def _ledger_error(error: LedgerError) -> JSONResponse:
-    problem = problem_of(error)
-    return problem_response(
-        problem.status,
-        problem.slug,
-        problem.detail,
-        errors=problem.errors,
-        headers=problem.headers,
+    status, body, headers = ledger_problem(error)
+    return JSONResponse(
+        body, status_code=status, headers=headers or None, media_type=PROBLEM_CONTENT_TYPE
     )
 
 

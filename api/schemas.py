@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, create_model
 
+from api.problems import Problem
 from ledger.envelope import Envelope
 from ledger.events import EventType
 from ledger.fields import FrozenModel
@@ -24,6 +25,7 @@ from projections.runner import ProjectorRole
 __all__ = [
     "ChangeEntry",
     "ChangesPage",
+    "ClaimReviewPage",
     "ClaimSummary",
     "ClaimsPage",
     "EventsPage",
@@ -31,6 +33,7 @@ __all__ = [
     "HistoryCacheStatus",
     "ReadModelStatus",
     "Readiness",
+    "ReviewImportResult",
     "write_body",
 ]
 
@@ -102,6 +105,27 @@ class ChangeEntry(VerdictChange):
 class ChangesPage(BaseModel):
     items: list[ChangeEntry]
     next_cursor: str | None = _NEXT_CURSOR
+
+
+class ClaimReviewPage(BaseModel):
+    items: list[dict[str, Any]] = Field(
+        description="Each a schema.org ClaimReview as `GET /claims/{claim_id}/claimreview` "
+        "answers it (JSON-LD, with its own `@context`)."
+    )
+    next_cursor: str | None = _NEXT_CURSOR
+
+
+class ReviewImportResult(BaseModel):
+    """What became of one imported ClaimReview."""
+
+    status: int = Field(
+        description="201: imported; 200: imported before (its first import's events); "
+        "else the problem's status."
+    )
+    events: list[Envelope] | None = Field(
+        default=None, description="The claim's registration and the review's verification."
+    )
+    problem: Problem | None = Field(default=None, description="Why it was not imported.")
 
 
 class Health(BaseModel):

@@ -14,17 +14,19 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import click
 import uvicorn
 from pydantic import ValidationError
 
 from api.logging import log_config
+from factledger.exporting import plan_export
+from factledger.importing import MAX_LINE_BYTES, Importer, ImportStopped, describe
 from factledger.keys import ApiKeys, KeyNotFound
 from factledger.listening import ListenAddressUnavailable, check_can_listen
 from factledger.metrics import serving_directory
-from factledger.persistence import open_persistence
+from factledger.persistence import Persistence, open_persistence
 from factledger.rebuilding import parallel_load
 from factledger.runtime import settle_heap, unwinding_on_sigterm
 from factledger.seeding import load_seeds, seed_ledger
@@ -36,6 +38,7 @@ from ledger.errors import LedgerError
 from ledger.times import format_instant, from_micros
 from projections.rebuild import rebuild as rebuild_read_models
 from storage.database import InvalidDatabaseUrl
+from storage.errors import DATABASE_ERRORS
 from storage.reachability import DatabaseUnreachable, check_reachable
 
 __all__ = ["main"]
@@ -79,8 +82,8 @@ def _service(settings: Settings | None = None) -> Iterator[LedgerService]:
 
 
 @contextmanager
-def _api_keys() -> Iterator[ApiKeys]:
-    """The ledger's keys alone: nothing else of the ledger is opened or created."""
+def _persistence() -> Iterator[Persistence]:
+    """The ledger's event store and keys alone: no read model is opened or created."""
     settings = _settings()
     check_reachable(settings.database)
     try:
@@ -90,9 +93,20 @@ def _api_keys() -> Iterator[ApiKeys]:
             f"cannot open the ledger at {settings.database.display}: {_one_line(error)}"
         ) from None
     try:
-        yield ApiKeys(persistence.keys)
+        yield persistence
+    except DATABASE_ERRORS as error:
+        raise CommandError(
+            f"the database at {settings.database.display} failed: {_one_line(error)}"
+        ) from None
     finally:
         persistence.close()
+
+
+@contextmanager
+def _api_keys() -> Iterator[ApiKeys]:
+    """The ledger's keys alone: nothing else of the ledger is opened or created."""
+    with _persistence() as persistence:
+        yield ApiKeys(persistence.keys)
 
 
 def _one_line(error: BaseException) -> str:
@@ -273,6 +287,97 @@ def rebuild() -> None:
         f"from {report.events} events in {report.seconds:.1f} s ({rate:,.0f} events/s); "
         f"live at position {report.position}."
     )
+
+
+def _progress(label: str, length: int) -> Any:
+    """A progress bar on standard error, when it is a terminal and the length of
+    the work is known (else nothing)."""
+    return click.progressbar(
+        length=length, label=label, file=sys.stderr, hidden=not (length and sys.stderr.isatty())
+    )
+
+
+@contextmanager
+def _output(file: str) -> Iterator[IO[bytes]]:
+    """Standard output for `-`; else a file that appears, complete, only on success."""
+    if file == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(file)
+    try:
+        partial = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, or removed)
+            dir=target.parent, prefix=f".{target.name}.", suffix=".partial", delete=False
+        )
+    except OSError as error:
+        raise CommandError(f"cannot write {file}: {error.strerror or error}") from None
+    try:
+        with partial:
+            yield partial
+        Path(partial.name).replace(target)
+    except BaseException:
+        Path(partial.name).unlink(missing_ok=True)
+        raise
+
+
+@cli.command("export")
+@click.argument("file", default="-")
+def export_events(file: str) -> None:
+    """Write every event envelope as NDJSON, in position order, to FILE
+    (default `-`: standard output). No server needs to run."""
+    with _persistence() as persistence:
+        export = plan_export(persistence.event_log)
+        try:
+            with _output(file) as out, _progress("Exporting", export.events) as bar:
+                for line in export.lines():
+                    out.write(line)
+                    bar.update(1)
+        except BrokenPipeError:
+            # The reader stopped reading (`| head`): not an error of ours.
+            sys.stderr.close()
+            os._exit(0)
+    where = "standard output" if file == "-" else file
+    click.echo(
+        f"Exported {export.events} events (positions up to {export.until}) to {where}.", err=True
+    )
+
+
+@cli.command("import")
+@click.argument("file")
+def import_events(file: str) -> None:
+    """Append the events of an export (FILE, or `-` for standard input) to this
+    ledger, keeping their ids, times, actors and data; events already here are
+    skipped. Stops at the first line it cannot take: nothing from it on is
+    imported."""
+    with _input(file) as (source, size), _persistence() as persistence:
+        importer = Importer(persistence.appender, persistence.events)
+        lines = iter(lambda: source.readline(MAX_LINE_BYTES + 1), b"")
+        try:
+            with _progress("Importing", size) as bar:
+                report = importer.run(lines, on_line=lambda line: bar.update(len(line)))
+        except ImportStopped as stopped:
+            raise CommandError(
+                f"{file}: {_one_line(stopped)}. Nothing from line {stopped.line} on was "
+                f"imported; before it: {describe(stopped.report)}."
+            ) from None
+    click.echo(
+        f"Imported {file} into {_settings().database.display}: {report.lines} lines, "
+        f"{describe(report)}."
+    )
+
+
+@contextmanager
+def _input(file: str) -> Iterator[tuple[IO[bytes], int]]:
+    """The file to import, and its size (0 when unknown: standard input)."""
+    if file == "-":
+        yield sys.stdin.buffer, 0
+        return
+    try:
+        opened = Path(file).open("rb")  # noqa: SIM115 (closed below)
+    except OSError as error:
+        raise CommandError(f"cannot read {file}: {error.strerror or error}") from None
+    with opened:
+        yield opened, os.fstat(opened.fileno()).st_size
 
 
 @cli.group()

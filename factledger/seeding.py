@@ -4,7 +4,9 @@ ordinary write path, as the seeds actor, idempotently.
 Every entry of a seeds file has a stable key. A claim's id is derived from
 its key, and every write carries an Idempotency-Key made from it, so loading
 the seeds again appends nothing; an entry edited since it was loaded is
-reported, not silently loaded twice.
+reported, not silently loaded twice. (The kinds of claimants and parties
+came to the seeds later: they are left out of what makes an entry the same,
+so that a ledger seeded before them is not told its entries were edited.)
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def _commands(seeds: list[SeedFile]) -> Iterator[tuple[str, Command]]:
                     claim_id,
                     "/claims",
                     key,
-                    entry.claim.model_dump(mode="json", exclude_none=True),
+                    _without_kind(entry.claim.model_dump(mode="json", exclude_none=True)),
                     entry.claim.occurred_at,
                     ClaimRegistration.model_validate(
                         entry.claim.model_dump(exclude={"occurred_at"}, exclude_none=True)
@@ -128,13 +130,23 @@ def _commands(seeds: list[SeedFile]) -> Iterator[tuple[str, Command]]:
                         claim_id,
                         f"/claims/{claim_id}/rebuttals",
                         key,
-                        rebuttal.model_dump(mode="json", exclude_none=True),
+                        _without_kind(rebuttal.model_dump(mode="json", exclude_none=True)),
                         rebuttal.occurred_at,
                         RebuttalFiling.model_validate(
                             rebuttal.model_dump(exclude={"occurred_at", "key"}, exclude_none=True)
                         ),
                     ),
                 )
+
+
+def _without_kind(document: dict[str, Any]) -> dict[str, Any]:
+    """The entry as it was before the seeds said whose words are a person's."""
+    return {
+        name: {k: v for k, v in value.items() if k != "kind"}
+        if name in ("claimant", "party")
+        else value
+        for name, value in document.items()
+    }
 
 
 def _command(

@@ -12,6 +12,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from factledger.rates import parse_rate
+from factledger.rating_table import load_rating_labels
+from ledger.claimreview import Publisher
+from ledger.fields import WebUrl
+from ledger.rating_labels import RatingLabels
 from projections.projector import DEFAULT_BATCH_SIZE
 from storage.database import Database, InvalidDatabaseUrl
 
@@ -134,6 +138,39 @@ class Settings(BaseSettings):
         description="Set by `serve`: the file in which its workers count requests together.",
     )
 
+    public_base_url: WebUrl = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people and aggregators reach this service: the claims' pages "
+        "(`<base>/claims/{id}/page`), which ClaimReviews link to, are under it.",
+    )
+    publisher_name: str = Field(
+        default="Factledger",
+        min_length=1,
+        max_length=200,
+        description="The organization that publishes the ClaimReviews (their `author`).",
+    )
+    publisher_url: WebUrl | None = Field(
+        default=None,
+        description="The publisher's web site, in the ClaimReviews' `author`; the public base "
+        "URL when unset.",
+    )
+    rating_labels_file: Path | None = Field(
+        default=None,
+        description="A JSON file of fact-checkers' rating labels that ClaimReview import maps, "
+        "added to (and over) the table shipped with the ledger (docs/claimreview.md).",
+    )
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")
+
+    @field_validator("rating_labels_file")
+    @classmethod
+    def _labels_read(cls, path: Path | None) -> Path | None:
+        load_rating_labels(path)  # a file that cannot be used stops the start
+        return path
+
     @field_validator("rate_limit", "anonymous_rate_limit")
     @classmethod
     def _rate(cls, value: str | None) -> str | None:
@@ -168,6 +205,20 @@ class Settings(BaseSettings):
     @cached_property
     def database(self) -> Database:
         return Database.from_url(self.database_url)
+
+    @cached_property
+    def rating_labels(self) -> RatingLabels:
+        """The rating labels ClaimReview import maps: shipped, and the operator's."""
+        return load_rating_labels(self.rating_labels_file)
+
+    @property
+    def publisher(self) -> Publisher:
+        """Who the ClaimReviews say published them, and where the claims' pages are."""
+        return Publisher(
+            base_url=self.public_base_url,
+            name=self.publisher_name,
+            url=self.publisher_url or self.public_base_url,
+        )
 
     @property
     def tracing(self) -> bool:

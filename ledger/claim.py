@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from ledger.access import Actor
 from ledger.errors import (
     ItemAlreadyWithdrawn,
+    ItemIdTaken,
     ItemNotFound,
     OccurredBeforeItem,
     OccurredBeforeRegistration,
@@ -35,7 +36,7 @@ from ledger.fields import FrozenModel
 from ledger.recorded import RecordedEvent
 from ledger.times import Instant, format_instant, from_micros
 
-__all__ = ["MAX_CLOCK_SKEW", "Claim", "ClaimEvent", "resolve_occurred_at"]
+__all__ = ["MAX_CLOCK_SKEW", "Claim", "ClaimEvent", "Copied", "resolve_occurred_at"]
 
 MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 
@@ -53,6 +54,16 @@ def resolve_occurred_at(requested: datetime | None, now: datetime) -> datetime:
             f"server's clock ({format_instant(now)})."
         )
     return requested
+
+
+@dataclass(frozen=True, slots=True)
+class Copied:
+    """The identity an event already has in the ledger it is copied from
+    (`factledger import`): kept, so that it is the same event here, with the
+    same data hash."""
+
+    event_id: UUID
+    data_salt: str
 
 
 def _new_salt() -> str:
@@ -120,18 +131,21 @@ class Claim(BaseAggregate[UUID]):
         registration: FrozenModel,
         occurred_at: datetime,
         actor: Actor,
+        copied: Copied | None = None,
     ) -> Claim:
+        """A new claim; `copied` gives the registration the identity it has in
+        another ledger (import), else it is made here."""
         event_type = EventType.CLAIM_REGISTERED
         event_class = cls.event_classes[event_type]
         assert issubclass(event_class, ClaimCreated)
         return cls._create(
             event_class,
             id=claim_id,
-            event_id=uuid4(),
+            event_id=copied.event_id if copied else uuid4(),
             occurred_at=occurred_at,
             actor=actor,
             data=_data(event_type, registration, None),
-            data_salt=_new_salt(),
+            data_salt=copied.data_salt if copied else _new_salt(),
         )
 
     def execute(
@@ -142,9 +156,12 @@ class Claim(BaseAggregate[UUID]):
         occurred_at: datetime,
         actor: Actor,
         item_id: UUID | None = None,
+        copied: Copied | None = None,
     ) -> ClaimEvent:
         """Appends an event of that type (not a registration) made from the
-        caller's payload; `item_id` names the item an ending event ends."""
+        caller's payload; `item_id` names the item an ending event ends, or,
+        for an event `copied` from another ledger (import), the id the item it
+        begins already has there (else it is made here)."""
         declared = event_type.declared
         assert not event_type.registers, "a claim is registered with Claim.register"
         if declared.ends is not None:
@@ -152,13 +169,17 @@ class Claim(BaseAggregate[UUID]):
             self.check_can_end(declared.ends, item_id, occurred_at)
         else:
             self.check_not_before_registration(occurred_at)
+        if declared.begins is not None:
+            assert item_id is None or copied is not None, "a new item's id is made here"
+            item_id = item_id or uuid4()
+            self.check_item_id_unused(item_id)
         self.trigger_event(
             self.event_classes[event_type],
-            event_id=uuid4(),
+            event_id=copied.event_id if copied else uuid4(),
             occurred_at=occurred_at,
             actor=actor,
             data=_data(event_type, payload, item_id),
-            data_salt=_new_salt(),
+            data_salt=copied.data_salt if copied else _new_salt(),
         )
         event = self.pending_events[-1]
         assert isinstance(event, ClaimEvent)
@@ -177,6 +198,11 @@ class Claim(BaseAggregate[UUID]):
         item = self.items.get(item_id)
         if item is None or item.kind != kind:
             raise ItemNotFound(kind, item_id, self.id)
+
+    def check_item_id_unused(self, item_id: UUID) -> None:
+        """A new item's id is new in its claim (only an imported one could repeat)."""
+        if item_id in self.items:
+            raise ItemIdTaken(f"Claim {self.id} already has an item {item_id}.")
 
     def check_can_end(self, kind: ItemKind, item_id: UUID, occurred_at: datetime) -> None:
         """A withdrawal or retraction: of an item that exists, after it, and only once."""
@@ -243,8 +269,8 @@ class Claim(BaseAggregate[UUID]):
 def _data(event_type: EventType, payload: FrozenModel, item_id: UUID | None) -> FrozenModel:
     """The data an event stores: the fields of the caller's payload (validated
     when it was made; a wider model, such as a request body, gives just those),
-    with the id of the item it begins (made here) or ends. Optional fields
-    not given, or given as null, stay absent."""
+    with the id of the item it begins or ends. Optional fields not given, or
+    given as null, stay absent."""
     declared = event_type.declared
     assert isinstance(payload, declared.payload), f"{declared.name} takes a {declared.payload}"
     fields = {
@@ -252,10 +278,10 @@ def _data(event_type: EventType, payload: FrozenModel, item_id: UUID | None) -> 
         for name in declared.payload.model_fields
         if (value := getattr(payload, name)) is not None
     }
-    if declared.begins is not None:
-        fields[declared.begins.id_field] = uuid4()
-    if declared.ends is not None:
-        fields[declared.ends.id_field] = item_id
+    kind = declared.begins or declared.ends
+    if kind is not None:
+        assert item_id is not None, f"{declared.name}: which item?"
+        fields[kind.id_field] = item_id
     return declared.data.model_construct(set(fields), **fields)
 
 

@@ -7,20 +7,25 @@
     │   ├── OccurredBeforeRegistration
     │   ├── OccurredBeforeItem
     │   ├── IdempotencyKeyReused
-    │   └── PositionNotRecorded
+    │   ├── PositionNotRecorded
+    │   └── ClaimReviewRefused     an imported ClaimReview lacks what a claim needs
+    │       └── UnmappableRating   ... or its rating maps to none of the scale
     ├── NotFound                   something that does not exist (or did not yet)
     │   ├── ClaimNotFound
     │   ├── ItemNotFound           evidence, rebuttal or verification
-    │   └── EventNotFound
+    │   ├── EventNotFound
+    │   └── NoStandingVerification a ClaimReview asked of a claim no verification stands on
     ├── PreconditionFailed         a stale If-Match
     ├── Conflict                   the claim's state forbids the event
     │   ├── ClaimAlreadyRegistered
-    │   └── ItemAlreadyWithdrawn
+    │   ├── ItemAlreadyWithdrawn
+    │   └── ItemIdTaken
     ├── Unavailable                the ledger could not finish in time; retry
     │   └── OutcomeUnknown         a write's commit was interrupted and could not be looked up
     │
     │   and, beside what raises them (never the answer to a request):
     ├── KeyNotFound                factledger.keys: no such key to revoke
+    ├── ImportStopped              factledger.importing: a line of an import file cannot be taken
     ├── LeaseLost                  projections.leases: a projector lost its lease
     └── InvalidDatabaseUrl         storage.database: a database URL the ledger cannot use
 
@@ -36,13 +41,16 @@ __all__ = [
     "AccessDenied",
     "ClaimAlreadyRegistered",
     "ClaimNotFound",
+    "ClaimReviewRefused",
     "Conflict",
     "EventNotFound",
     "IdempotencyKeyReused",
     "InvalidRequest",
     "ItemAlreadyWithdrawn",
+    "ItemIdTaken",
     "ItemNotFound",
     "LedgerError",
+    "NoStandingVerification",
     "NotFound",
     "OccurredBeforeItem",
     "OccurredBeforeRegistration",
@@ -51,6 +59,7 @@ __all__ = [
     "PositionNotRecorded",
     "PreconditionFailed",
     "Unavailable",
+    "UnmappableRating",
 ]
 
 
@@ -124,6 +133,18 @@ class EventNotFound(NotFound):
         super().__init__(f"No event {event_id} in the ledger.")
 
 
+class NoStandingVerification(NotFound):
+    """Raised when a claim's ClaimReview is asked for at times when no verification
+    of it stands: it has none, or every one was retracted."""
+
+    def __init__(self, claim_id: UUID) -> None:
+        super().__init__(
+            f"No verification of claim {claim_id} stands at the times asked about, "
+            "so it has no ClaimReview."
+        )
+        self.claim_id = claim_id
+
+
 class PreconditionFailed(LedgerError):
     """Raised when a conditional write names a version the claim is no longer at."""
 
@@ -152,6 +173,11 @@ class ItemAlreadyWithdrawn(Conflict):
     """Raised when evidence or a rebuttal is withdrawn, or a verification retracted, twice."""
 
 
+class ItemIdTaken(Conflict):
+    """Raised when an event would begin an item under an id its claim already
+    has (only an imported event brings its own id)."""
+
+
 class PositionNotRecorded(InvalidRequest):
     """Raised when a read waits for a position past the ledger's newest event."""
 
@@ -159,6 +185,25 @@ class PositionNotRecorded(InvalidRequest):
 
     def __init__(self, position: int) -> None:
         super().__init__(f"min_position {position} is past the ledger's newest event.")
+
+
+class ClaimReviewRefused(InvalidRequest):
+    """Raised when an imported ClaimReview lacks what a claim and its verification
+    need (its `url`, the claim's text, the claimant's name, ...) or holds a value
+    the ledger cannot take; `field` names where, in ClaimReview's terms."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class UnmappableRating(ClaimReviewRefused):
+    """Raised when an imported ClaimReview's rating maps to none of the ledger's
+    ratings: an unknown label without a `ratingValue`, or a value off its scale."""
+
+    def __init__(self, field: str, detail: str, label: str | None) -> None:
+        super().__init__(field, detail)
+        self.label = label
 
 
 class Unavailable(LedgerError):

@@ -27,10 +27,12 @@ __all__ = [
     "EvidenceAttachment",
     "EvidenceWithdrawnData",
     "Party",
+    "PartyKind",
     "Rating",
     "RebuttalFiledData",
     "RebuttalFiling",
     "RebuttalWithdrawnData",
+    "Review",
     "Source",
     "Stance",
     "VerificationRecordedData",
@@ -78,11 +80,19 @@ class Stance(StrEnum):
     CONTEXT = "context"
 
 
+class PartyKind(StrEnum):
+    """What a party is: ClaimReview calls the one a `Person`, the other an `Organization`."""
+
+    PERSON = "person"
+    ORGANIZATION = "organization"
+
+
 class Party(FrozenModel):
     """A person or body: the claimant of a claim, or the party of a rebuttal."""
 
     name: ShortText
     affiliation: ShortText | None = None
+    kind: PartyKind | None = None
 
 
 class Appearance(FrozenModel):
@@ -138,10 +148,18 @@ class RebuttalFiling(FrozenModel):
     source: Source | None = None
 
 
+class Review(FrozenModel):
+    """The published fact-check article a verification stands for."""
+
+    url: WebUrl
+    headline: ShortText | None = None
+
+
 class VerificationRecording(FrozenModel):
     rating: Rating
     rationale: LongText
     sources: Annotated[list[CitedSource], Field(min_length=1, max_length=20)]
+    review: Review | None = None
 
 
 class Withdrawal(FrozenModel):

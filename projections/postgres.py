@@ -333,6 +333,8 @@ class PostgresReadModels(PostgresTrackingRecorder):
         if where.verdict is not None:
             conditions.append(SQL("c.verdict = %s"))
             params.append(where.verdict.value)
+        if where.verified:
+            conditions.append(SQL("c.verifications > 0"))
         if where.claimant is not None:
             conditions.append(SQL("c.claimant_name = %s"))
             params.append(where.claimant)

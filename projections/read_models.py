@@ -67,6 +67,8 @@ class ClaimFilter:
     claimant: str | None = None
     tag: str | None = None
     words: tuple[str, ...] = ()
+    verified: bool = False
+    """Only claims on which a verification stands."""
 
 
 @dataclass(frozen=True)

@@ -256,6 +256,8 @@ class SQLiteReadModels(SQLiteTrackingRecorder):
         if where.verdict is not None:
             conditions.append("c.verdict = ?")
             params.append(where.verdict.value)
+        if where.verified:
+            conditions.append("c.verifications > 0")
         if where.claimant is not None:
             conditions.append("c.claimant_name = ?")
             params.append(where.claimant)

@@ -84,6 +84,9 @@ class EventQueries(Protocol):
 
     def row_by_event_id(self, event_id: UUID) -> EventRow | None: ...
 
+    def rows_by_event_ids(self, event_ids: Sequence[UUID]) -> list[EventRow]:
+        """The events among these that the ledger holds, in no particular order."""
+
     def idempotent_writes(
         self, scopes: Sequence[IdempotencyScope]
     ) -> dict[IdempotencyScope, IdempotencyRow]:

@@ -13,12 +13,14 @@ from ledger.access import Actor, Role
 from ledger.claim import Claim, ClaimEvent
 from ledger.events import EventType
 from ledger.payloads import (
+    Appearance,
     ClaimAmendment,
     ClaimRegistration,
     EvidenceAttachment,
     Party,
     Rating,
     RebuttalFiling,
+    Review,
     Source,
     Stance,
     VerificationRecording,
@@ -30,6 +32,8 @@ from storage.mapper import decode, stored_state
 
 CHECKER = Actor(id="checker-key", name="A checker", role=Role.CHECKER)
 EDITOR = Actor(id="editor-key", name="An editor", role=Role.EDITOR)
+
+KONASHENKOV = Party(name="Igor Konashenkov")
 
 T0 = datetime(2023, 1, 13, 9, 0, tzinfo=UTC)
 """When the built claim is made, unless told otherwise."""
@@ -66,6 +70,8 @@ class ClaimBuilder:
         text: str = "Soledar was taken.",
         recorded_from: datetime = datetime(2026, 11, 25, tzinfo=UTC),
         language: str | None = None,
+        claimant: Party = KONASHENKOV,
+        appearance: Appearance | None = None,
     ) -> None:
         self.recorded_from = recorded_from
         self.recorded: list[RecordedEvent] = []
@@ -74,7 +80,7 @@ class ClaimBuilder:
         self.claim = Claim.register(
             claim_id=uuid4(),
             registration=ClaimRegistration(
-                text=text, claimant=Party(name="Igor Konashenkov"), language=language
+                text=text, claimant=claimant, language=language, appearance=appearance
             ),
             occurred_at=made_at,
             actor=EDITOR,
@@ -146,7 +152,11 @@ class ClaimBuilder:
         )
 
     def verify(
-        self, occurred_at: datetime, rating: Rating = Rating.FALSE, rationale: str = "Checked."
+        self,
+        occurred_at: datetime,
+        rating: Rating = Rating.FALSE,
+        rationale: str = "Checked.",
+        review: Review | None = None,
     ) -> UUID:
         return _made(
             self._execute(
@@ -155,6 +165,7 @@ class ClaimBuilder:
                     rating=rating,
                     rationale=rationale,
                     sources=[{"url": "https://example.org/report"}],  # type: ignore[list-item]
+                    review=review,
                 ),
                 occurred_at,
                 CHECKER,

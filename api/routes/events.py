@@ -9,15 +9,17 @@ from typing import Annotated, Final
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.deps import LedgerDep, ReaderDep
+from api.deps import AdminDep, LedgerDep, ReaderDep
 from api.encoding import envelope_json, envelopes_json
 from api.feed import HeadWatch
 from api.limits import CountedEventSource, StreamSlots
 from api.openapi import problem_responses
 from api.problems import FieldError, ProblemError
 from api.schemas import EventsPage
+from factledger.exporting import EXPORT_PAGE, NDJSON
 from factledger.ledger_reads import LedgerReads
 from ledger.envelope import Envelope
 
@@ -107,6 +109,36 @@ async def _stream(
             after = events[-1].position
         else:
             await watch.wait_beyond(after, timeout=HEARTBEAT_SECONDS)
+
+
+@router.get(
+    "/events/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "`application/x-ndjson`: every event envelope up to the ledger's "
+            "head when the request came, one per line, in position order (what "
+            "`factledger export` writes and `factledger import` reads).",
+            "content": {NDJSON: {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 403, 503),
+    },
+    summary="Export the whole ledger as NDJSON (admin)",
+)
+async def export_events(_: AdminDep, ledger: LedgerDep) -> StreamingResponse:
+    until = await ledger.reads.head()
+    return StreamingResponse(_export(ledger.reads, until), media_type=NDJSON)
+
+
+async def _export(reads: LedgerReads, until: int) -> AsyncIterator[bytes]:
+    """Page by page (constant memory), each page one chunk of lines."""
+    after = 0
+    while after < until:
+        events = [e for e in await reads.events_after(after, EXPORT_PAGE) if e.position <= until]
+        if not events:
+            return
+        yield b"".join(envelope_json(event) + b"\n" for event in events)
+        after = events[-1].position
 
 
 @router.get(

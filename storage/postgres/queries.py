@@ -197,6 +197,14 @@ class PostgresEventQueries(_Reader):
         rows = self._all(self.statements.select_events + SQL(" WHERE i.event_id = %s"), (event_id,))
         return event_row(rows[0]) if rows else None
 
+    def rows_by_event_ids(self, event_ids: Sequence[UUID]) -> list[EventRow]:
+        if not event_ids:
+            return []
+        rows = self._all(
+            self.statements.select_events + SQL(" WHERE i.event_id = ANY(%s)"), (list(event_ids),)
+        )
+        return [event_row(row) for row in rows]
+
     def idempotent_writes(
         self, scopes: Sequence[IdempotencyScope]
     ) -> dict[IdempotencyScope, IdempotencyRow]:

@@ -126,6 +126,14 @@ class SQLiteEventQueries(_Reader):
         rows = self._all(_ROW_BY_EVENT_ID, (event_id.hex,))
         return event_row(rows[0]) if rows else None
 
+    def rows_by_event_ids(self, event_ids: Sequence[UUID]) -> list[EventRow]:
+        if not event_ids:
+            return []
+        placeholders = ", ".join("?" * len(event_ids))
+        # Fixed fragments only; every value is a parameter.
+        statement = f"{_SELECT_EVENTS} WHERE i.event_id IN ({placeholders})"
+        return [event_row(row) for row in self._all(statement, [e.hex for e in event_ids])]
+
     def idempotent_writes(
         self, scopes: Sequence[IdempotencyScope]
     ) -> dict[IdempotencyScope, IdempotencyRow]:

@@ -19,8 +19,9 @@ FACTLEDGER = str(Path(sys.executable).parent / "factledger")
 
 
 def run(
-    *args: str, database_url: str, cwd: Path, timeout: float = 60
+    *args: str, database_url: str, cwd: Path, timeout: float = 60, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """`factledger <args>` to its end; `stdin`: what it reads on standard input."""
     env = {**os.environ, "FACTLEDGER_DATABASE_URL": database_url}
     return subprocess.run(
         [FACTLEDGER, *args],
@@ -30,6 +31,7 @@ def run(
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=stdin,
     )
 
 

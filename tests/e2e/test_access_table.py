@@ -62,16 +62,21 @@ TABLE: Final[dict[tuple[str, str], Row]] = {
     ("GET", "/claims/{claim_id}/history"): Row(READS, "/claims/{claim_id}/history"),
     ("GET", "/claims/{claim_id}/timeline"): Row(READS, "/claims/{claim_id}/timeline"),
     ("GET", "/changes"): Row(READS, "/changes"),
+    ("GET", "/claims/{claim_id}/claimreview"): Row(READS, "/claims/{claim_id}/claimreview"),
+    ("GET", "/claimreview"): Row(READS, "/claimreview"),
     ("GET", "/events"): Row(READS, "/events"),
     ("GET", "/events/{event_id}"): Row(READS, "/events/{event_id}"),
     # A bad `after` once access is granted: a 422 rather than a stream that never ends.
     ("GET", "/events/stream"): Row(READS, "/events/stream?after=-1"),
+    ("GET", "/events/export"): Row(Role.ADMIN, "/events/export"),
     ("POST", "/claims"): Row(Role.CONTRIBUTOR, "/claims"),
     ("POST", "/claims/{claim_id}/evidence"): Row(Role.CONTRIBUTOR, "/claims/{claim_id}/evidence"),
     ("POST", "/claims/{claim_id}/rebuttals"): Row(Role.CONTRIBUTOR, "/claims/{claim_id}/rebuttals"),
     ("POST", "/claims/{claim_id}/verifications"): Row(
         Role.CHECKER, "/claims/{claim_id}/verifications"
     ),
+    # An empty object is not a ClaimReview: a 422 once access is granted.
+    ("POST", "/import/claimreview"): Row(Role.CHECKER, "/import/claimreview"),
     ("POST", "/claims/{claim_id}/amendments"): Row(Role.EDITOR, "/claims/{claim_id}/amendments"),
     ("POST", "/claims/{claim_id}/evidence/{evidence_id}/withdrawal"): Row(
         Role.EDITOR, "/claims/{claim_id}/evidence/{evidence_id}/withdrawal"

@@ -48,4 +48,7 @@ def test_every_write_asks_for_a_bearer_key_so_that_authorize_sends_it(
     for event_type in EventType:
         write = operations[event_type.declared.operation]
         assert write["security"] == [{BEARER: []}], event_type
-    assert operations["get_claim"]["security"] == [{}, {BEARER: []}]  # reads: a key is optional
+    for needs_a_role in ("import_claim_reviews", "export_events"):
+        assert operations[needs_a_role]["security"] == [{BEARER: []}]
+    for read in ("get_claim", "list_claims", "metrics", "get_claim_review"):
+        assert operations[read]["security"] == [{}, {BEARER: []}]  # a key is optional

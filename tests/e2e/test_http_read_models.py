@@ -62,7 +62,7 @@ def test_claims_lists_summaries_newest_registration_first_after_the_writes(
     assert newest == {
         "claim_id": second["claim_id"],
         "text": "Bakhmut was encircled.",
-        "claimant": CLAIM["claimant"],
+        "claimant": {**CLAIM["claimant"], "kind": None},
         "tags": ["bakhmut"],
         "verdict": "unverified",
         "verdict_since": "2023-01-13T09:00:00.000000Z",

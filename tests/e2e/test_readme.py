@@ -57,6 +57,7 @@ PAGES = [
     ROOT / "docs" / "http-api.md",
     ROOT / "docs" / "command-line.md",
     ROOT / "docs" / "operations.md",
+    ROOT / "docs" / "claimreview.md",
 ]
 """The pages whose examples run, in the order a reader meets them.
 (docs/benchmarks.md is bench/'s own record.)"""

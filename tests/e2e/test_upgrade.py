@@ -222,7 +222,9 @@ def differences(
     found = []
     for claim_id, pairs in old["claims"].items():
         for pair in filter(asked, pairs):
-            new = answers(service, UUID(claim_id), pair["as_of"], pair["valid_at"])
+            new = without_null_additions(
+                answers(service, UUID(claim_id), pair["as_of"], pair["valid_at"])
+            )
             for read in ("state", "history", "timeline"):
                 if new[read] != pair[read]:
                     where = (
@@ -230,6 +232,24 @@ def differences(
                     )
                     found.append(f"{where}: {first_difference(pair[read], new[read])}")
     return found
+
+
+ADDED_SINCE_THE_PREVIOUS_RELEASE = frozenset({"kind", "review"})
+"""Optional fields a claim's state shows since that release (a claimant's or
+party's `kind`, a verification's `review`): `null` for every old event."""
+
+
+def without_null_additions(answer: Any) -> Any:
+    """The answer without the fields added since the previous release, where they are null."""
+    if isinstance(answer, dict):
+        return {
+            key: without_null_additions(value)
+            for key, value in answer.items()
+            if not (key in ADDED_SINCE_THE_PREVIOUS_RELEASE and value is None)
+        }
+    if isinstance(answer, list):
+        return [without_null_additions(value) for value in answer]
+    return answer
 
 
 def first_difference(old: Any, new: Any, path: str = "") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from factledger.seeding import load_seeds, seed_claim_id, seed_ledger
@@ -65,3 +66,37 @@ def test_the_seeds_hold_the_claims_the_spec_asks_for() -> None:
 
 def test_seed_claim_ids_are_stable_so_links_to_them_keep_working() -> None:
     assert str(SOLEDAR) == "3f418f50-fa3f-517e-b313-4e3c43862b48"  # as the README's tour uses
+
+
+def test_the_seeds_say_which_claimants_and_parties_are_organizations(
+    service: LedgerService,
+) -> None:
+    seed_ledger(service.writer, load_seeds())
+    state = service.reads.state(SOLEDAR).state
+    assert state.claimant.kind == "person"
+    assert [rebuttal.party.kind for rebuttal in state.rebuttals] == ["person"]
+    ministry = service.reads.state(seed_claim_id("soledar-capture-made-possible-by-bombardment"))
+    assert ministry.state.claimant.kind == "organization"
+    entries = [entry for seeds in load_seeds() for entry in seeds.claims]
+    assert all(entry.claim.claimant.kind is not None for entry in entries)
+    assert all(rebuttal.party.kind is not None for e in entries for rebuttal in e.rebuttals)
+
+
+def test_a_ledger_seeded_before_the_seeds_gave_kinds_is_seeded_again_without_a_change(
+    service: LedgerService,
+) -> None:
+    before_kinds = [
+        seeds.model_validate(
+            orjson.loads(
+                orjson.dumps(seeds.model_dump(mode="json", exclude_none=True))
+                .replace(b',"kind":"person"', b"")
+                .replace(b',"kind":"organization"', b"")
+            )
+        )
+        for seeds in load_seeds()
+    ]
+    assert b'"kind"' not in orjson.dumps([s.model_dump(exclude_none=True) for s in before_kinds])
+    first = seed_ledger(service.writer, before_kinds)
+    again = seed_ledger(service.writer, load_seeds())
+    assert (again.appended, again.already_there) == (0, first.appended)
+    assert service.reads.state(SOLEDAR).state.claimant.kind is None

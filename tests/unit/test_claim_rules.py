@@ -10,11 +10,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from ledger.claim import MAX_CLOCK_SKEW, Claim, ClaimEvent, resolve_occurred_at
+from ledger.claim import MAX_CLOCK_SKEW, Claim, ClaimEvent, Copied, resolve_occurred_at
 from ledger.errors import (
     Conflict,
     InvalidRequest,
     ItemAlreadyWithdrawn,
+    ItemIdTaken,
     ItemNotFound,
     NotFound,
     OccurredBeforeItem,
@@ -22,7 +23,14 @@ from ledger.errors import (
     OccurredInFuture,
 )
 from ledger.events import EventType
-from ledger.payloads import ClaimRegistration, Party
+from ledger.payloads import (
+    ClaimRegistration,
+    EvidenceAttachment,
+    Party,
+    RebuttalFiling,
+    Source,
+    Stance,
+)
 from tests.builders import EDITOR, T0, ClaimBuilder, at
 
 MICROSECOND = timedelta(microseconds=1)
@@ -390,3 +398,50 @@ def test_a_world_time_more_than_five_minutes_ahead_of_the_server_is_refused(
 
 def test_the_allowed_clock_skew_is_five_minutes() -> None:
     assert timedelta(minutes=5) == MAX_CLOCK_SKEW
+
+
+# --- events copied from another ledger (factledger import) ---------------------------
+
+
+def test_a_copied_registration_keeps_its_event_id_and_salt() -> None:
+    copied = Copied(uuid4(), "ab" * 16)
+    claim = Claim.register(
+        claim_id=uuid4(),
+        registration=ClaimRegistration(text="Soledar was taken.", claimant=Party(name="X")),
+        occurred_at=T0,
+        actor=EDITOR,
+        copied=copied,
+    )
+    [event] = claim.collect_events()
+    assert isinstance(event, ClaimEvent)
+    assert (event.event_id, event.data_salt) == (copied.event_id, copied.data_salt)
+
+
+def test_a_copied_event_keeps_its_event_id_salt_and_the_id_of_the_item_it_begins() -> None:
+    built = ClaimBuilder()
+    copied, rebuttal_id = Copied(uuid4(), "cd" * 16), uuid4()
+    event = built.claim.execute(
+        EventType.REBUTTAL_FILED,
+        RebuttalFiling(party=Party(name="Hanna Malyar"), statement="Battles continued."),
+        occurred_at=at(1),
+        actor=EDITOR,
+        item_id=rebuttal_id,
+        copied=copied,
+    )
+    assert (event.event_id, event.data_salt) == (copied.event_id, copied.data_salt)
+    assert getattr(event.data, "rebuttal_id") == rebuttal_id  # noqa: B009 (the typed data is generic)
+
+
+def test_a_copied_item_may_not_take_an_id_its_claim_already_has() -> None:
+    built = ClaimBuilder()
+    rebuttal_id = built.rebut(at(1))
+    with pytest.raises(ItemIdTaken, match=str(rebuttal_id)):
+        built.claim.execute(
+            EventType.EVIDENCE_ATTACHED,
+            EvidenceAttachment(source=Source(url="https://example.org/e"), stance=Stance.REFUTES),
+            occurred_at=at(2),
+            actor=EDITOR,
+            item_id=rebuttal_id,
+            copied=Copied(uuid4(), "ef" * 16),
+        )
+    assert isinstance(ItemIdTaken("x"), Conflict)

@@ -43,8 +43,10 @@ from ledger.payloads import (
     ClaimRegistration,
     EvidenceAttachment,
     Party,
+    PartyKind,
     Rating,
     RebuttalFiling,
+    Review,
     Source,
     Stance,
     VerificationRecording,
@@ -119,7 +121,12 @@ languages = st.sampled_from(
 )
 tag_lists = st.lists(texts(8), max_size=4, unique=True)
 
-parties = st.builds(Party, name=short_texts, affiliation=optional(short_texts))
+parties = st.builds(
+    Party,
+    name=short_texts,
+    affiliation=optional(short_texts),
+    kind=optional(st.sampled_from(PartyKind)),
+)
 sources = st.builds(Source, url=urls, title=optional(short_texts), outlet=optional(short_texts))
 
 registrations = st.builds(
@@ -151,6 +158,7 @@ recordings = st.builds(
     sources=st.lists(
         st.builds(CitedSource, url=urls, title=optional(short_texts)), min_size=1, max_size=20
     ),
+    review=optional(st.builds(Review, url=urls, headline=optional(short_texts))),
 )
 withdrawals = st.builds(Withdrawal, reason=long_texts)
 actors = st.builds(Actor, id=short_texts, name=short_texts, role=st.sampled_from(Role))

@@ -24,6 +24,7 @@ from ledger.payloads import (
     RebuttalFiledData,
     RebuttalFiling,
     RebuttalWithdrawnData,
+    Review,
     Source,
     Stance,
     VerificationRecordedData,
@@ -81,6 +82,7 @@ def amendment(**fields: Any) -> ClaimAmendment:
         pytest.param(lambda: filing(claim_id=str(uuid4())), id="rebuttal"),
         pytest.param(lambda: filing(party={"name": "x", "role": "y"}), id="rebuttal party"),
         pytest.param(lambda: recording(score=1), id="verification"),
+        pytest.param(lambda: recording(review={"url": URL, "rating": "x"}), id="review"),
         pytest.param(lambda: recording(sources=[{"url": URL, "outlet": "x"}]), id="cited source"),
         pytest.param(
             lambda: Withdrawal.model_validate({"reason": "x", "by": "y"}), id="withdrawal"
@@ -115,6 +117,7 @@ TEXT_FIELDS = [
         lambda v: registration(claimant={**CLAIMANT, "affiliation": v}), 200, id="affiliation"
     ),
     pytest.param(lambda v: filing(party={"name": v}), 200, id="party name"),
+    pytest.param(lambda v: recording(review={"url": URL, "headline": v}), 200, id="headline"),
     pytest.param(lambda v: Appearance(url=URL, outlet=v), 200, id="appearance outlet"),
     pytest.param(lambda v: Source(url=URL, outlet=v), 200, id="source outlet"),
     pytest.param(lambda v: Source(url=URL, title=v), 200, id="source title"),
@@ -244,6 +247,7 @@ def test_anything_but_an_absolute_http_or_https_url_is_refused(url: str) -> None
         pytest.param(lambda url: Appearance(url=url), id="appearance"),
         pytest.param(lambda url: Source(url=url), id="source"),
         pytest.param(lambda url: CitedSource(url=url), id="cited source"),
+        pytest.param(lambda url: recording(review={"url": url}), id="review"),
     ],
 )
 def test_every_url_field_refuses_a_relative_url(make: Make) -> None:
@@ -422,6 +426,7 @@ def test_an_amendment_needs_a_reason() -> None:
         (VerificationRecording, {"rating": "true", "sources": [{"url": URL}]}, "rationale"),
         (VerificationRecording, {"rating": "true", "rationale": "x"}, "sources"),
         (Withdrawal, {}, "reason"),
+        (Review, {"headline": "x"}, "url"),
     ],
 )
 def test_a_required_field_may_not_be_left_out(
@@ -463,6 +468,37 @@ def test_optional_fields_not_given_are_absent_from_the_stored_data(
     model: type[BaseModel], fields: dict[str, Any]
 ) -> None:
     assert model.model_validate(fields).model_dump(mode="json", exclude_none=True) == fields
+
+
+@pytest.mark.parametrize("kind", ["person", "organization"])
+def test_a_claimant_or_a_rebuttal_party_is_a_person_or_an_organization(kind: str) -> None:
+    assert registration(claimant={**CLAIMANT, "kind": kind}).claimant.kind == kind
+    assert filing(party={"name": "x", "kind": kind}).party.kind == kind
+
+
+@pytest.mark.parametrize("kind", ["Person", "people", "", 1])
+def test_any_other_kind_of_party_is_refused(kind: object) -> None:
+    with pytest.raises(ValidationError):
+        registration(claimant={**CLAIMANT, "kind": kind})
+    with pytest.raises(ValidationError):
+        filing(party={"name": "x", "kind": kind})
+
+
+def test_a_verification_may_name_its_published_review_with_or_without_a_headline() -> None:
+    assert recording(review={"url": URL}).review == Review(url=URL)
+    given = recording(review={"url": URL, "headline": "Soledar had not fallen"})
+    assert given.review == Review(url=URL, headline="Soledar had not fallen")
+
+
+def test_a_kind_and_a_review_given_are_stored_as_given() -> None:
+    review = {"url": URL + "#second", "headline": "Soledar had not fallen"}
+    data = VerificationRecordedData.model_validate(
+        {**recording(review=review).model_dump(), "verification_id": str(uuid4())}
+    ).model_dump(mode="json", exclude_none=True)
+    assert data["review"] == review
+    claimant = {"name": "Russian Defense Ministry", "kind": "organization"}
+    stored = ClaimRegisteredData.model_validate(registration(claimant=claimant).model_dump())
+    assert stored.model_dump(mode="json", exclude_none=True)["claimant"] == claimant
 
 
 def test_the_language_is_not_defaulted_in_the_stored_data() -> None:

@@ -55,3 +55,35 @@ def test_a_page_session_lasts_at_most_twelve_hours(
     else:
         with pytest.raises(ValidationError, match="session_seconds"):
             Settings()
+
+
+def test_the_publisher_of_claimreviews_defaults_to_the_public_base_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FACTLEDGER_PUBLIC_BASE_URL", "https://ledger.example/")
+    monkeypatch.setenv("FACTLEDGER_PUBLISHER_NAME", "Example Fact Desk")
+    publisher = Settings().publisher
+    assert (publisher.base_url, publisher.name, publisher.url) == (
+        "https://ledger.example",
+        "Example Fact Desk",
+        "https://ledger.example",
+    )
+    monkeypatch.setenv("FACTLEDGER_PUBLISHER_URL", "https://desk.example")
+    assert Settings().publisher.url == "https://desk.example"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FACTLEDGER_PUBLIC_BASE_URL", "ledger.example"),
+        ("FACTLEDGER_PUBLISHER_URL", "ftp://desk.example"),
+        ("FACTLEDGER_PUBLISHER_NAME", ""),
+        ("FACTLEDGER_RATING_LABELS_FILE", "/nonexistent/labels.json"),
+    ],
+)
+def test_a_claimreview_setting_that_cannot_be_used_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError):
+        Settings()
