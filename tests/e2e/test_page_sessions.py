@@ -549,3 +549,48 @@ def test_a_session_s_pages_count_against_its_key_s_rate_limit(
         statuses = [client.get("/").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+def test_a_verification_s_review_and_a_claimant_s_kind_go_through_the_forms(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    token = sign_in(client, keys[Role.CHECKER])
+    registered = post_form(
+        client,
+        "/claims/page",
+        {
+            "csrf_token": token,
+            "text": "Soledar has been taken.",
+            "claimant.name": "Russian Defense Ministry",
+            "claimant.kind": "organization",
+        },
+    )
+    claim_page = registered.headers["location"]
+    claim_id = claim_page.split("/")[2]
+
+    verified = post_form(
+        client,
+        f"{claim_page}/record_verification",
+        {
+            "csrf_token": token,
+            "rating": "mostly_false",
+            "rationale": "Fighting went on.",
+            "sources.0.url": "https://example.org/report",
+            "review.url": "https://factcheck.example/soledar",
+            "review.headline": "Soledar: not yet taken",
+        },
+    )
+
+    assert verified.status_code == 303
+    events = _events(client, claim_id)
+    assert events[0]["data"]["claimant"] == {
+        "name": "Russian Defense Ministry",
+        "kind": "organization",
+    }
+    assert events[1]["data"]["review"] == {
+        "url": "https://factcheck.example/soledar",
+        "headline": "Soledar: not yet taken",
+    }
+    page = client.get(claim_page).text
+    assert '<a href="https://factcheck.example/soledar" rel="nofollow noopener">' in page
+    assert "Soledar: not yet taken" in page
