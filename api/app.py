@@ -14,6 +14,7 @@ from api.limits import StreamSlots
 from api.metrics import RequestMetrics, counting
 from api.middleware import EdgeApp, install_cors
 from api.openapi import install_openapi
+from api.pages import install_pages
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
 from api.routes import (
@@ -144,6 +145,7 @@ def create_app(
         app.include_router(module.router)
     install_openapi(app)
     install_docs(app)
+    install_pages(app)
     app.state.metrics = counted
     app.add_middleware(RequestMetrics, metrics=counted)
     tracing = _traced(app, configured) if configured.tracing else None

@@ -39,6 +39,7 @@ __all__ = [
     "json_document",
     "parse_json",
     "query_time",
+    "read_access",
     "read_limited",
     "validated",
 ]
@@ -100,7 +101,7 @@ async def caller(request: Request, ledger: Ledger, role: Role) -> Actor:
     return actor
 
 
-async def _reader(request: Request, ledger: LedgerDep) -> Actor | None:
+async def read_access(request: Request, ledger: LedgerDep) -> Actor | None:
     """Reads are public unless the settings say otherwise; a presented key must be valid."""
     if ledger.settings.reads_require_key:
         return await caller(request, ledger, Role.READER)
@@ -110,7 +111,7 @@ async def _reader(request: Request, ledger: LedgerDep) -> Actor | None:
     return actor
 
 
-ReaderDep = Annotated[Actor | None, Depends(_reader)]
+ReaderDep = Annotated[Actor | None, Depends(read_access)]
 
 
 async def _admin(request: Request, ledger: LedgerDep) -> Actor:

@@ -161,6 +161,29 @@ def _add_headers(document: dict[str, Any]) -> None:
                 responses["200"]["headers"] = headers
 
 
+BEARER: Final = "bearerAuth"
+_BEARER_SCHEME: Final = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key, as `factledger keys create` printed it: `fl_<key id>_<secret>`. "
+    "Writes need one with the write's role; reads need none unless the ledger is configured "
+    "so (then any valid key).",
+}
+
+
+def _add_security(document: dict[str, Any]) -> None:
+    """What needs a role (every write, the import, the export: the operations that
+    may answer 403) needs a bearer key; the reads take one (optional: `{}` allows
+    none). Swagger UI's *Authorize* then sends it."""
+    document["components"]["securitySchemes"] = {BEARER: _BEARER_SCHEME}
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            if "403" in operation.get("responses", {}):
+                operation["security"] = [{BEARER: []}]
+            else:
+                operation["security"] = [{}, {BEARER: []}]
+
+
 def _add_schemas(components: dict[str, Any], model: type[BaseModel]) -> None:
     schema = model.model_json_schema(ref_template=_REF, mode="validation")
     for name, definition in schema.pop("$defs", {}).items():
@@ -191,6 +214,7 @@ def install_openapi(app: FastAPI) -> None:
                         responses["422"] = problem_responses(422)[422]
             _add_links(document)
             _add_headers(document)
+            _add_security(document)
             app.openapi_schema = document
         return app.openapi_schema
 

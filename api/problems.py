@@ -42,6 +42,7 @@ __all__ = [
     "install_problem_handlers",
     "ledger_problem",
     "problem_body",
+    "problem_of",
     "problem_response",
 ]
 
@@ -174,6 +175,9 @@ PROBLEM_KINDS: Final[dict[str, str]] = {
     "answer in time); nothing was changed; retry after Retry-After seconds.",
     "internal-error": "The server failed. This is a bug; please report it.",
     "method-not-allowed": "The path does not take this method.",
+    "csrf-token-missing": "A page's form came without its CSRF token, or with another "
+    "session's: reload the page and send it again.",
+    "invalid-form": "A page's form could not be read.",
     "too-many-requests": "Over the rate limit of the key, or of the address for reads "
     "without a key; retry after Retry-After seconds.",
     "too-many-streams": "This server serves as many live event streams as it may; retry "
@@ -202,6 +206,21 @@ def ledger_problem(error: LedgerError) -> tuple[int, dict[str, Any], dict[str, s
             return 503, problem_body(503, slug, error.detail), headers
     log.error("unmapped ledger error %r", error)
     return 500, problem_body(500, "internal-error", "The server failed; this is a bug."), {}
+
+
+def problem_of(error: LedgerError | ProblemError) -> ProblemError:
+    """The problem an error answers with, as the API maps it (the pages show the
+    same problems as the API)."""
+    if isinstance(error, ProblemError):
+        return error
+    status, body, headers = ledger_problem(error)
+    return ProblemError(
+        status,
+        body["type"].removeprefix(PROBLEM_BASE),
+        body["detail"],
+        errors=[FieldError.model_validate(item) for item in body.get("errors", [])],
+        headers=headers,
+    )
 
 
 def _ledger_error(error: LedgerError) -> JSONResponse:

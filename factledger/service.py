@@ -6,6 +6,7 @@ from factledger.histories import Histories
 from factledger.keys import ApiKeys
 from factledger.persistence import Persistence, open_persistence
 from factledger.reads import ClaimReads
+from factledger.sessions import PageSessions
 from factledger.settings import Settings
 from factledger.writer import BlockingWriter, Writer
 from projections.projector import Projector
@@ -28,6 +29,7 @@ class LedgerService:
         """For callers that block; an event loop that writes makes its own (`new_writer`)."""
         self.reads = ClaimReads(self.histories, self.persistence.events)
         self.keys = ApiKeys(self.persistence.keys)
+        self.sessions = PageSessions(self.keys, self.persistence.keys, settings.session_seconds)
         self.projector = Projector(
             self.persistence.event_log, self.persistence.read_models, settings.projector_batch_size
         )

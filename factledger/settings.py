@@ -116,6 +116,14 @@ class Settings(BaseSettings):
         "past them, 503 with Retry-After.",
     )
 
+    session_seconds: int = Field(
+        default=12 * 3600,
+        ge=60,
+        le=12 * 3600,
+        description="How long a page session (signed in with a key) lasts, in seconds: "
+        "at most 12 hours. It ends sooner when its key is revoked or the person signs out.",
+    )
+
     rate_limit: str | None = Field(
         default=None,
         description="Requests per API key, e.g. 100/minute (second, minute, hour, day); "

@@ -18,6 +18,7 @@ from storage.rows import (
     IdempotencyRow,
     IdempotencyScope,
     NewEvent,
+    SessionRow,
 )
 
 __all__ = ["ClaimReader", "ClaimRows", "EventAppender", "EventQueries", "Head", "KeyQueries"]
@@ -104,6 +105,17 @@ class KeyQueries(Protocol):
 
     def generation(self) -> int:
         """A number that changes whenever a key is made or revoked."""
+
+    def insert_session(self, row: SessionRow) -> None: ...
+
+    def find_session(self, token_hash: str, now_us: int) -> ApiKeyRow | None:
+        """The key of a session that has not ended (expired, signed out, or its key
+        revoked); None otherwise."""
+
+    def delete_session(self, token_hash: str) -> None: ...
+
+    def delete_sessions_ended(self, now_us: int) -> int:
+        """Removes the sessions that expired; how many."""
 
 
 class ClaimReader(Protocol):

@@ -85,6 +85,17 @@ class IdempotencyRow:
 
 
 @dataclass(frozen=True)
+class SessionRow:
+    """A page session: only the hash of its token is kept, with the key it was
+    signed in with and when it ends."""
+
+    token_hash: str
+    key_id: str
+    created_at_us: int
+    expires_at_us: int
+
+
+@dataclass(frozen=True)
 class ApiKeyRow:
     key_id: str
     name: str

@@ -38,7 +38,7 @@ PROJECTOR_ROLES: Final = (*(role.value for role in ProjectorRole), "off")
             "description": "Prometheus's text exposition format (docs/metrics.md).",
             "content": {CONTENT_TYPE_PLAIN_0_0_4: {"schema": {"type": "string"}}},
         },
-        **problem_responses(401, 403),
+        **problem_responses(401),
     },
     summary="Metrics of every worker of this serve, for Prometheus",
 )

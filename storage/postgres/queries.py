@@ -16,7 +16,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from storage.postgres.pools import dead_connection
 from storage.postgres.recorder import Tables
 from storage.queries import ClaimRows, Head
-from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
+from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope, SessionRow
 
 __all__ = ["KEYS_GENERATION", "PostgresEventQueries", "PostgresKeyQueries", "keys_channel"]
 
@@ -287,6 +287,42 @@ class PostgresKeyQueries(_Reader):
             (KEYS_GENERATION,),
         )
         return int(rows[0]["value"]) if rows else 0
+
+    def insert_session(self, row: SessionRow) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} (token_hash, key_id, created_at_us, expires_at_us)"
+                    " VALUES (%s, %s, %s, %s)"
+                ).format(self.tables.sessions),
+                (row.token_hash, row.key_id, row.created_at_us, row.expires_at_us),
+            )
+
+    def find_session(self, token_hash: str, now_us: int) -> ApiKeyRow | None:
+        rows = self._all(
+            SQL(
+                "SELECT k.key_id, k.name, k.role, k.secret_hash, k.created_at_us, k.revoked_at_us"
+                " FROM {} s JOIN {} k ON k.key_id = s.key_id"
+                " WHERE s.token_hash = %s AND s.expires_at_us > %s AND k.revoked_at_us IS NULL"
+            ).format(self.tables.sessions, self.tables.api_keys),
+            (token_hash, now_us),
+        )
+        return ApiKeyRow(**rows[0]) if rows else None
+
+    def delete_session(self, token_hash: str) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE token_hash = %s").format(self.tables.sessions),
+                (token_hash,),
+            )
+
+    def delete_sessions_ended(self, now_us: int) -> int:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE expires_at_us <= %s").format(self.tables.sessions),
+                (now_us,),
+            )
+            return int(curs.rowcount)
 
     def _announce(self, curs: Any) -> None:
         """A new generation of keys, in the change's own transaction; the

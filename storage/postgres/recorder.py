@@ -67,6 +67,7 @@ class Tables:
         self.idempotency_name = "ledger_idempotency"
         self.idempotency = Identifier(schema, self.idempotency_name)
         self.api_keys = Identifier(schema, "api_keys")
+        self.sessions = Identifier(schema, "ledger_sessions")
         self.meta = Identifier(schema, "ledger_meta")
 
 
@@ -102,6 +103,13 @@ def _create_statements(tables: Tables) -> list[Composed]:
             " created_at_us bigint NOT NULL,"
             " revoked_at_us bigint)"
         ).format(tables.api_keys),
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            " token_hash text PRIMARY KEY,"
+            " key_id text NOT NULL,"
+            " created_at_us bigint NOT NULL,"
+            " expires_at_us bigint NOT NULL)"
+        ).format(tables.sessions),
         SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, value bigint NOT NULL)").format(
             tables.meta
         ),

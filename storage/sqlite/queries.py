@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 from storage.queries import ClaimRows, Head
-from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope
+from storage.rows import ApiKeyRow, EventRow, IdempotencyRow, IdempotencyScope, SessionRow
 
 __all__ = ["SQLiteEventQueries", "SQLiteKeyQueries"]
 
@@ -197,6 +197,32 @@ class SQLiteKeyQueries(_Reader):
     def generation(self) -> int:
         rows = self._all("SELECT value FROM ledger_meta WHERE name = ?", (KEYS_GENERATION,))
         return int(rows[0][0]) if rows else 0
+
+    def insert_session(self, row: SessionRow) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                "INSERT INTO ledger_sessions (token_hash, key_id, created_at_us, expires_at_us)"
+                " VALUES (?, ?, ?, ?)",
+                (row.token_hash, row.key_id, row.created_at_us, row.expires_at_us),
+            )
+
+    def find_session(self, token_hash: str, now_us: int) -> ApiKeyRow | None:
+        rows = self._all(
+            "SELECT k.key_id, k.name, k.role, k.secret_hash, k.created_at_us, k.revoked_at_us"
+            " FROM ledger_sessions s JOIN api_keys k ON k.key_id = s.key_id"
+            " WHERE s.token_hash = ? AND s.expires_at_us > ? AND k.revoked_at_us IS NULL",
+            (token_hash, now_us),
+        )
+        return ApiKeyRow(*rows[0]) if rows else None
+
+    def delete_session(self, token_hash: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM ledger_sessions WHERE token_hash = ?", (token_hash,))
+
+    def delete_sessions_ended(self, now_us: int) -> int:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM ledger_sessions WHERE expires_at_us <= ?", (now_us,))
+            return int(c.sqlite_cursor.rowcount)
 
 
 def _announce(c: SQLiteCursor) -> None:

@@ -71,6 +71,11 @@ _CREATE_STATEMENTS = [
         secret_hash TEXT NOT NULL,
         created_at_us INTEGER NOT NULL,
         revoked_at_us INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS ledger_sessions (
+        token_hash TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        expires_at_us INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS ledger_meta (
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL)""",

@@ -29,6 +29,14 @@ ALWAYS: Final = "always"
 """Public even when reads need a key: liveness, readiness, the API's own documentation."""
 READS: Final = "reads"
 """Public unless reads need a key; then a reader's key or more."""
+SESSION: Final = "session"
+"""The pages' forms: a signed-in session (and its CSRF token), never a bearer key, so
+every caller here is refused with 401; tests/e2e/test_page_sessions.py tests them
+with sessions, role by role."""
+SIGN_IN: Final = "sign-in"
+"""Anyone may sign in; the sign-in form's own CSRF token is checked first, so every
+call here, which has none, is refused with 403."""
+REFUSED_WITH: Final = {SESSION: 401, SIGN_IN: 403}
 Rule = str | Role
 
 
@@ -78,6 +86,18 @@ TABLE: Final[dict[tuple[str, str], Row]] = {
     ),
     ("POST", "/claims/{claim_id}/verifications/{verification_id}/retraction"): Row(
         Role.EDITOR, "/claims/{claim_id}/verifications/{verification_id}/retraction"
+    ),
+    # The pages (docs/pages.md).
+    ("GET", "/"): Row(READS, "/"),
+    ("GET", "/changes/page"): Row(READS, "/changes/page"),
+    ("GET", "/claims/{claim_id}/page"): Row(READS, "/claims/{claim_id}/page"),
+    ("MOUNT", "/assets"): Row(ALWAYS, "/assets/pages.css"),
+    ("GET", "/sign-in"): Row(ALWAYS, "/sign-in"),
+    ("POST", "/sign-in"): Row(SIGN_IN, "/sign-in"),
+    ("POST", "/sign-out"): Row(SESSION, "/sign-out"),
+    ("POST", "/claims/page"): Row(SESSION, "/claims/page"),
+    ("POST", "/claims/{claim_id}/page/{operation}"): Row(
+        SESSION, "/claims/{claim_id}/page/file_rebuttal"
     ),
 }
 ROLES: Final[list[Role | None]] = [None, *Role]
@@ -158,6 +178,10 @@ def test_each_role_may_call_what_its_row_allows_and_nothing_more(
                 if method == "POST"
                 else guarded.get(path, headers=headers)
             )
+            if isinstance(row.rule, str) and row.rule in REFUSED_WITH:
+                if answer.status_code != REFUSED_WITH[row.rule]:
+                    wrong.append(f"{method} {path} as {role or 'anonymous'}: {answer.status_code}")
+                continue
             expected = _allowed(row.rule, role, reads_need_a_key)
             refused = answer.status_code in (401, 403)
             if expected == refused or answer.status_code >= 500:

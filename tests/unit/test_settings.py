@@ -43,6 +43,20 @@ def test_a_wrong_setting_is_named_by_the_variable_it_is_read_from(
     assert Settings.variable(str(error["loc"][0])) == variable
 
 
+@pytest.mark.parametrize(
+    ("value", "valid"), [("43200", True), ("60", True), ("43201", False), ("59", False)]
+)
+def test_a_page_session_lasts_at_most_twelve_hours(
+    monkeypatch: pytest.MonkeyPatch, value: str, valid: bool
+) -> None:
+    monkeypatch.setenv("FACTLEDGER_SESSION_SECONDS", value)
+    if valid:
+        assert Settings().session_seconds == int(value)
+    else:
+        with pytest.raises(ValidationError, match="session_seconds"):
+            Settings()
+
+
 def test_the_publisher_of_claimreviews_defaults_to_the_public_base_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
