@@ -25,8 +25,9 @@ from api.pages.visitors import Visitor
 from api.pages.write_forms import FORMS, WriteForm
 from api.problems import ProblemError, problem_of
 from api.state import Ledger
+from ledger.claimreview import claim_review
 from ledger.envelope import envelope_fields
-from ledger.errors import ClaimNotFound
+from ledger.errors import ClaimNotFound, NoStandingVerification
 from ledger.events import EventType, ItemKind
 from ledger.recorded import RecordedEvent
 from ledger.times import format_instant
@@ -101,6 +102,12 @@ async def render_claim_page(
     except ClaimNotFound as error:
         raise PageProblem(problem_of(error)) from None
     changes = view.folded.changes()
+    try:
+        review: str | None = _json_ld(
+            claim_review(claim_id, view.folded, ledger.settings.publisher)
+        )
+    except NoStandingVerification:
+        review = None
     ending_forms = {
         kind.value: _form_of(event_type)
         for kind, event_type in _ENDING_FORMS.items()
@@ -124,5 +131,12 @@ async def render_claim_page(
         "ending_forms": ending_forms,
         "failed": failed,
         "in_the_past": as_of is not None or valid_at is not None,
+        "claim_review": review,
     }
     return render(request, "claim.html", context, status_code)
+
+
+def _json_ld(document: dict[str, Any]) -> str:
+    """JSON for a `<script type="application/ld+json">` block: every `<` written
+    as its JSON escape, so that no text of the claim can end the block."""
+    return json.dumps(document, ensure_ascii=False).replace("<", "\\u003c")

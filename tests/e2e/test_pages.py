@@ -4,6 +4,7 @@ exactly what the JSON API answers."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -219,7 +220,36 @@ def test_the_claim_page_shows_the_verdict_its_timeline_drawn_its_items_and_every
         assert f"<strong>{event_type}</strong>" in page.text
 
 
-def test_the_claim_page_leaves_one_place_for_structured_data_in_its_head(
+def _json_ld_blocks(page: str) -> list[Any]:
+    return [
+        json.loads(block)
+        for block in re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    ]
+
+
+def test_the_claim_page_embeds_its_claimreview_as_the_api_answers_it_at_the_same_times(
+    client: TestClient, as_role: Headers
+) -> None:
+    editor = as_role(Role.EDITOR)
+    written = _a_claim_with_a_history(client, editor)
+    claim_id = written["claim"]["claim_id"]
+    # A claim text that tries to end the block it is embedded in.
+    amended = {"text": "Soledar </script><script>alert(1)</script> was taken.", "reason": "Test."}
+    post(client, f"/claims/{claim_id}/amendments", amended, editor)
+
+    page = client.get(f"/claims/{claim_id}/page").text
+
+    head = page.split("</head>")[0]
+    assert _json_ld_blocks(head) == [client.get(f"/claims/{claim_id}/claimreview").json()]
+    assert _json_ld_blocks(head)[0]["claimReviewed"] == amended["text"]
+    assert "<script>alert" not in page
+    # Before the verification, no ClaimReview stands: none is embedded.
+    rebutted_at = written["rebuttal"]["recorded_at"]
+    earlier = client.get(f"/claims/{claim_id}/page", params={"as_of": rebutted_at}).text
+    assert _json_ld_blocks(earlier) == []
+
+
+def test_the_claim_page_runs_no_script_but_the_service_s_own(
     client: TestClient, as_role: Headers
 ) -> None:
     claim_id = register(client, as_role(Role.EDITOR))["claim_id"]
