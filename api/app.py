@@ -28,6 +28,9 @@ from api.routes import (
     read_models,
     writes,
 )
+from api.routes import (
+    ledger as ledger_routes,
+)
 from api.routes.docs import install_docs
 from api.state import Ledger
 from factledger.keys import KeyCache
@@ -87,6 +90,8 @@ def create_app(
             generation = persistence.keys_generation()
             await generation.start()
             stack.push_async_callback(generation.stop)
+            # Loaded at start: a process whose key is not the ledger's refuses to serve.
+            opened.checkpoint_signer()
             writer = opened.new_writer()
             await writer.start()
             stack.push_async_callback(writer.close)
@@ -138,6 +143,7 @@ def create_app(
         claimreview,
         read_models,
         events,
+        ledger_routes,
         health,
         metrics,
         problems,

@@ -9,6 +9,7 @@ servers that this run started (and only those).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import os
 import secrets
@@ -255,7 +256,19 @@ def factledger_serve(
     command = [factledger_command(), "serve", "--port", str(port), "--workers", str(workers)]
     if not projector:
         command.append("--no-projector")
-    return Server(workspace, "serve", command, {"FACTLEDGER_DATABASE_URL": database_url}, port)
+    env = {
+        "FACTLEDGER_DATABASE_URL": database_url,
+        # One checkpoint signing key per ledger, in the run's directory (every
+        # server of a ledger shares it), never one in the working directory.
+        "FACTLEDGER_CHECKPOINT_KEY_FILE": str(
+            workspace.root / f"{checkpoint_key_name(database_url)}"
+        ),
+    }
+    return Server(workspace, "serve", command, env, port)
+
+
+def checkpoint_key_name(database_url: str) -> str:
+    return f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}.checkpoint.key"
 
 
 def rss_mib(pid: int) -> float | None:

@@ -21,6 +21,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from api.logging import log_config
+from factledger.checkpointing import SigningKeyError, rotate_signing_key
 from factledger.exporting import plan_export
 from factledger.importing import MAX_LINE_BYTES, Importer, ImportStopped, describe
 from factledger.keys import ApiKeys, KeyNotFound
@@ -33,6 +34,7 @@ from factledger.seeding import load_seeds, seed_ledger
 from factledger.service import LedgerService
 from factledger.settings import Settings
 from factledger.supervisor import ProjectorChild, watch_parent
+from factledger.verifying import VerificationFailed, verify_ledger
 from ledger.access import Role
 from ledger.errors import LedgerError
 from ledger.times import format_instant, from_micros
@@ -102,6 +104,13 @@ def _persistence() -> Iterator[Persistence]:
         persistence.close()
 
 
+def _check_signing_key(service: LedgerService) -> None:
+    try:
+        service.checkpoint_signer()
+    except SigningKeyError as error:
+        raise CommandError(str(error)) from None
+
+
 @contextmanager
 def _api_keys() -> Iterator[ApiKeys]:
     """The ledger's keys alone: nothing else of the ledger is opened or created."""
@@ -140,6 +149,7 @@ def serve(host: str, port: int, workers: int, no_projector: bool) -> None:
     # Create the schema once, before any worker starts.
     with _service(settings) as service:
         head = service.persistence.event_log.head_position()
+        _check_signing_key(service)
     click.echo(
         f"Factledger on {settings.database.display} (position {head}): http://{host}:{port}/docs",
         err=True,
@@ -239,6 +249,7 @@ def project(parent_fd: int | None) -> None:
     if parent_fd is not None:
         watch_parent(parent_fd, stop.set)
     with _service() as service:
+        _check_signing_key(service)
         runner = service.projector_runner()
         logging.getLogger("projections").setLevel(logging.INFO)
         click.echo(
@@ -287,6 +298,58 @@ def rebuild() -> None:
         f"from {report.events} events in {report.seconds:.1f} s ({rate:,.0f} events/s); "
         f"live at position {report.position}."
     )
+
+
+@cli.command()
+def verify() -> None:
+    """Check every event's hash against the Merkle tree, and every stored checkpoint
+    (its root, its signature, its consistency with the one before).
+
+    Works on the database alone, with or without a server running.
+    """
+    settings = _settings()
+    with _persistence() as persistence:
+        persistence.tree.create_tables()
+        total = persistence.events.count_after(0)
+        try:
+            with _progress("Verifying", total) as bar:
+                verified = verify_ledger(persistence.event_log, persistence.tree, bar.update)
+        except VerificationFailed as error:
+            raise CommandError(f"verification failed: {error}") from None
+        except DATABASE_ERRORS:
+            raise
+        except Exception as error:  # noqa: BLE001 (never a traceback)
+            raise CommandError(f"verification could not finish: {_one_line(error)}") from None
+    click.echo(
+        f"Verified {settings.database.display}: {verified.events} events, a tree of "
+        f"{verified.tree_size} leaves, {verified.checkpoints} checkpoints signed by "
+        f"{verified.keys} published keys: all hold."
+    )
+
+
+@cli.group(name="checkpoint-key")
+def checkpoint_key() -> None:
+    """Manage the key that signs checkpoints."""
+
+
+@checkpoint_key.command(name="rotate")
+def rotate_checkpoint_key() -> None:
+    """Make a new signing key (the old file kept beside it) and publish it beside the old.
+
+    Checkpoints signed by the old key stay verifiable. Restart every process of
+    the ledger with the new key file afterwards.
+    """
+    settings = _settings()
+    with _service(settings) as service:
+        path = settings.signing_key_path
+        try:
+            published = rotate_signing_key(
+                path, service.persistence.tree, settings.checkpoint_origin
+            )
+        except OSError as error:
+            raise CommandError(f"cannot write the new key to {path}: {_one_line(error)}") from None
+    click.echo(f"New checkpoint signing key in {path}; published as:")
+    click.echo(published)
 
 
 def _progress(label: str, length: int) -> Any:

@@ -31,10 +31,13 @@ from storage.postgres.queries import (
 )
 from storage.postgres.reader import PostgresClaimReader
 from storage.postgres.recorder import PostgresLedgerRecorder
+from storage.postgres.tree import PostgresTreeStore
 from storage.queries import ClaimReader, EventAppender, EventQueries, KeyQueries
 from storage.sqlite.queries import SQLiteEventQueries, SQLiteKeyQueries
 from storage.sqlite.reader import SQLiteClaimReader
 from storage.sqlite.recorder import SQLiteLedgerRecorder
+from storage.sqlite.tree import SQLiteTreeStore
+from storage.tree import TreeStore
 
 __all__ = ["Persistence", "open_persistence"]
 
@@ -52,6 +55,7 @@ class Persistence(ABC):
         events: EventQueries,
         keys: KeyQueries,
         read_models: ReadModels,
+        tree: TreeStore,
     ) -> None:
         self.event_store = event_store
         self.database = event_store.database
@@ -60,6 +64,8 @@ class Persistence(ABC):
         self.event_log = EventLog(events)
         self.keys = keys
         self.read_models = read_models
+        self.tree = tree
+        """The Merkle tree, its checkpoints and its published keys."""
         self.appended = threading.Event()
         """Set after every append by this process: wakes a projector in it at once."""
 
@@ -94,6 +100,7 @@ class SQLitePersistence(Persistence):
             SQLiteEventQueries(datastore),
             SQLiteKeyQueries(datastore),
             SQLiteReadModels(datastore),
+            SQLiteTreeStore(datastore),
         )
         assert self.database.sqlite_path is not None
         self.path: Path = self.database.sqlite_path
@@ -126,6 +133,7 @@ class PostgresPersistence(Persistence):
             PostgresEventQueries(recorder.datastore, recorder.tables),
             PostgresKeyQueries(recorder.datastore, recorder.tables),
             PostgresReadModels(recorder.datastore),
+            PostgresTreeStore(recorder.datastore, recorder.tables),
         )
 
     def claim_reader(self) -> ClaimReader:

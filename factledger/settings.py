@@ -171,6 +171,20 @@ class Settings(BaseSettings):
         load_rating_labels(path)  # a file that cannot be used stops the start
         return path
 
+    checkpoint_origin: str = Field(
+        default="factledger",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s+]+$",
+        description="The ledger's name in its checkpoints and verifier keys (no spaces or +).",
+    )
+    checkpoint_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 key that signs checkpoints (made on the first start of a "
+        "ledger without one; mode 0600; never in the database). Default: beside a SQLite "
+        "database (`<file>.checkpoint-key`), `./factledger-checkpoint.key` for PostgreSQL.",
+    )
+
     @field_validator("rate_limit", "anonymous_rate_limit")
     @classmethod
     def _rate(cls, value: str | None) -> str | None:
@@ -219,6 +233,16 @@ class Settings(BaseSettings):
             name=self.publisher_name,
             url=self.publisher_url or self.public_base_url,
         )
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the checkpoint signing key is, as configured or by default."""
+        if self.checkpoint_key_file is not None:
+            return self.checkpoint_key_file
+        path = self.database.sqlite_path
+        if path is not None:
+            return path.with_name(f"{path.name}.checkpoint-key")
+        return Path("factledger-checkpoint.key").resolve()
 
     @property
     def tracing(self) -> bool:

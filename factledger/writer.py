@@ -664,6 +664,7 @@ class Writer:
             position=where.position,
             occurred_at_us=applied.new.occurred_at_us,
             recorded_at_us=where.recorded_at_us,
+            leaf_index=where.leaf_index,
             state=applied.state,
         )
         event.stored_size = len(applied.new.stored.state)

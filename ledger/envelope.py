@@ -34,6 +34,10 @@ class Envelope(BaseModel):
     actor: dict[str, Any] = Field(description="The authenticated caller: id, name, role.")
     data: dict[str, Any] = Field(description="The type's fields, as written.")
     data_salt: str = Field(description="Hex of the 16 random bytes salting the data hash.")
+    leaf_index: int = Field(
+        description="The event's leaf in the ledger's Merkle tree: 0-based, dense, in"
+        " position order (not part of the leaf's hash)."
+    )
 
 
 def envelope_fields(event: RecordedEvent) -> dict[str, Any]:
@@ -49,6 +53,7 @@ def envelope_fields(event: RecordedEvent) -> dict[str, Any]:
         "actor": event.actor,
         "data": event.stored_data if event.stored_data is not None else event.data,
         "data_salt": event.data_salt,
+        "leaf_index": event.leaf_index,
     }
 
 

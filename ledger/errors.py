@@ -39,6 +39,7 @@ from uuid import UUID
 
 __all__ = [
     "AccessDenied",
+    "CheckpointNotFound",
     "ClaimAlreadyRegistered",
     "ClaimNotFound",
     "ClaimReviewRefused",
@@ -58,6 +59,7 @@ __all__ = [
     "OutcomeUnknown",
     "PositionNotRecorded",
     "PreconditionFailed",
+    "ProofOutOfRange",
     "Unavailable",
     "UnmappableRating",
 ]
@@ -185,6 +187,19 @@ class PositionNotRecorded(InvalidRequest):
 
     def __init__(self, position: int) -> None:
         super().__init__(f"min_position {position} is past the ledger's newest event.")
+
+
+class CheckpointNotFound(NotFound):
+    """Raised when no checkpoint was signed at the tree size asked for (or none yet)."""
+
+
+class ProofOutOfRange(InvalidRequest):
+    """Raised when a proof is asked for a size that was never signed, or a leaf
+    or an older size outside it."""
+
+    def __init__(self, detail: str, field: str) -> None:
+        super().__init__(detail)
+        self.field = field
 
 
 class ClaimReviewRefused(InvalidRequest):

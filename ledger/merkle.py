@@ -20,13 +20,22 @@ from typing import Final, Protocol
 
 __all__ = [
     "EMPTY_ROOT",
+    "CompactRange",
     "LeafHashes",
+    "Node",
     "RangeHashes",
+    "StoredNodes",
+    "appended_nodes",
+    "consistency_nodes",
     "consistency_proof",
+    "frontier",
+    "inclusion_nodes",
     "inclusion_path",
     "leaf_hash",
     "node_hash",
+    "range_nodes",
     "root_from_inclusion",
+    "root_nodes",
     "tree_head",
     "verify_consistency",
     "verify_inclusion",
@@ -186,3 +195,119 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return fr == old_root and sr == new_root and sn == 0
+
+
+# --- a tree kept as the hashes of its complete subtrees ------------------------------
+#
+# Node (level, index) is MTH(D[index·2^level : (index+1)·2^level]), kept once that
+# range is complete; leaves are level 0. Every range the proofs ask for is a run
+# of such nodes, so a store of them answers a proof with O(log n) reads.
+
+Node = tuple[int, int]
+"""(level, index) of a complete, aligned subtree."""
+
+
+def range_nodes(start: int, end: int) -> list[Node]:
+    """The complete subtrees D[start:end] is made of, left to right (largest first),
+    for the ranges RFC 9162's recursion makes (start a multiple of a power of two
+    at least as large as the largest power of two in end - start)."""
+    nodes: list[Node] = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        while start % (1 << level):
+            level -= 1
+        nodes.append((level, start >> level))
+        start += 1 << level
+    return nodes
+
+
+def frontier(size: int) -> list[Node]:
+    """The complete subtrees a tree of `size` leaves ends with, left to right."""
+    return range_nodes(0, size)
+
+
+def appended_nodes(
+    size: int, edge: dict[Node, bytes], leaves: Sequence[bytes]
+) -> list[tuple[int, int, bytes]]:
+    """The nodes that appending `leaves` to a tree of `size` completes, given the
+    hashes of its frontier: (level, index, hash), leaves included."""
+    known = dict(edge)
+    made: list[tuple[int, int, bytes]] = []
+    for offset, leaf in enumerate(leaves):
+        index, level, node = size + offset, 0, leaf
+        known[0, index] = node
+        made.append((0, index, node))
+        while index & 1:
+            node = node_hash(known[level, index - 1], node)
+            level, index = level + 1, index >> 1
+            known[level, index] = node
+            made.append((level, index, node))
+    return made
+
+
+class StoredNodes:
+    """`RangeHashes` over a map of stored nodes (those `needed_nodes` named)."""
+
+    def __init__(self, nodes: dict[Node, bytes]) -> None:
+        self.nodes = nodes
+
+    def mth(self, start: int, end: int) -> bytes:
+        parts = [self.nodes[node] for node in range_nodes(start, end)]
+        found = parts[-1]
+        for part in reversed(parts[:-1]):
+            found = node_hash(part, found)
+        return found
+
+
+class _Planned:
+    """A `RangeHashes` that notes the nodes each range needs (and answers nothing real)."""
+
+    def __init__(self) -> None:
+        self.nodes: set[Node] = set()
+
+    def mth(self, start: int, end: int) -> bytes:
+        self.nodes.update(range_nodes(start, end))
+        return b""
+
+
+def inclusion_nodes(index: int, size: int) -> set[Node]:
+    """The stored nodes an inclusion proof and its leaf are made of."""
+    planned = _Planned()
+    inclusion_path(planned, index, size)
+    return planned.nodes | {(0, index)}
+
+
+def consistency_nodes(old_size: int, new_size: int) -> set[Node]:
+    """The stored nodes a consistency proof is made of."""
+    planned = _Planned()
+    consistency_proof(planned, old_size, new_size)
+    return planned.nodes
+
+
+def root_nodes(size: int) -> set[Node]:
+    return set(frontier(size))
+
+
+class CompactRange:
+    """A tree's head kept as leaves arrive, in O(log n) memory: the hashes of the
+    complete subtrees it ends with (a verifier streaming every leaf once)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._subtrees: list[tuple[int, bytes]] = []  # (level, hash), largest first
+
+    def add(self, leaf: bytes) -> None:
+        level, node = 0, leaf
+        while self._subtrees and self._subtrees[-1][0] == level:
+            _, left = self._subtrees.pop()
+            level, node = level + 1, node_hash(left, node)
+        self._subtrees.append((level, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._subtrees:
+            return EMPTY_ROOT
+        found = self._subtrees[-1][1]
+        for _, left in reversed(self._subtrees[:-1]):
+            found = node_hash(left, found)
+        return found

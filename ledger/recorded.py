@@ -28,6 +28,8 @@ class RecordedEvent:
     position: int
     occurred_at_us: int
     recorded_at_us: int
+    leaf_index: int
+    """Its leaf in the ledger's Merkle tree (dense, in position order; not hashed)."""
     occurred_at: str
     """`occurred_at` as stored: RFC 3339 in the ledger's format."""
     actor: dict[str, Any]

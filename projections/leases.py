@@ -47,8 +47,9 @@ class Lease(Protocol):
     def try_acquire(self) -> bool:
         """Takes the lease if nobody holds it; True when this process holds it."""
 
-    def wait_for_events(self, stop: threading.Event) -> None:
-        """Returns when new events may have been appended, or when `stop` is set.
+    def wait_for_events(self, stop: threading.Event, within: float = _IDLE_RECHECK_SECONDS) -> None:
+        """Returns when new events may have been appended, when `stop` is set, or
+        after `within` seconds.
         Raises LeaseLost when the lease may have been lost meanwhile."""
 
     def interrupt(self) -> None:
@@ -87,11 +88,11 @@ class FileLease:
         self._fd = fd
         return True
 
-    def wait_for_events(self, stop: threading.Event) -> None:
+    def wait_for_events(self, stop: threading.Event, within: float = _IDLE_RECHECK_SECONDS) -> None:
         # SQLite has no notifications between processes: a write by this
         # process wakes the projector at once, one by another within a poll.
         waited = 0.0
-        while not stop.is_set() and waited < _IDLE_RECHECK_SECONDS:
+        while not stop.is_set() and waited < within:
             if self.appended.wait(self.poll_seconds) or self._changed():
                 break
             waited += self.poll_seconds
@@ -168,17 +169,18 @@ class PostgresLease:
             return False
         return True
 
-    def wait_for_events(self, stop: threading.Event) -> None:
+    def wait_for_events(self, stop: threading.Event, within: float = _IDLE_RECHECK_SECONDS) -> None:
         conn = self._conn
         if conn is None:
             raise LeaseLost("no connection")
         waited = 0.0
         try:
             # Short waits, so that `stop` is noticed within a second.
-            while not stop.is_set() and waited < _IDLE_RECHECK_SECONDS:
-                if any(True for _ in conn.notifies(timeout=1.0, stop_after=1)):
+            while not stop.is_set() and waited < within:
+                wait = min(1.0, max(within - waited, 0.01))
+                if any(True for _ in conn.notifies(timeout=wait, stop_after=1)):
                     return
-                waited += 1.0
+                waited += wait
         except psycopg.Error as error:
             self.release()
             raise LeaseLost(str(error)) from error

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
@@ -31,8 +32,17 @@ class ProjectorRole(StrEnum):
 
 
 class ProjectorRunner:
-    def __init__(self, projector: Projector, lease: Lease, status_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        projector: Projector,
+        lease: Lease,
+        status_file: Path | None = None,
+        after_catch_up: Callable[[], float | None] | None = None,
+    ) -> None:
         self.projector = projector
+        self.after_catch_up = after_catch_up
+        """More work after each catch-up (the Merkle tree and its checkpoints):
+        returns how long it may wait for new events before it is called again."""
         self.lease = lease
         self.status_file = status_file
         """Where the role is written for other processes to read (`serve`'s workers)."""
@@ -77,15 +87,21 @@ class ProjectorRunner:
     def _lead(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
+            wait: float | None = None
             try:
                 self.projector.catch_up()
+                if self.after_catch_up is not None:
+                    wait = self.after_catch_up()
             except Exception:
                 # The database went away, a rebuild swapped the tables under
                 # a batch, ...: nothing of the batch was kept; try again.
                 log.exception("projector: a batch failed; retrying")
                 self._stop.wait(_RETRY_SECONDS)
                 continue
-            self.lease.wait_for_events(self._stop)
+            if wait is None:
+                self.lease.wait_for_events(self._stop)
+            else:
+                self.lease.wait_for_events(self._stop, within=max(wait, 0.01))
             # Under a steady stream of appends, let a few arrive before the next
             # batch: a batch costs a transaction whatever its size.
             self._stop.wait(_GATHER_SECONDS - (time.monotonic() - started))

@@ -24,6 +24,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -287,7 +288,13 @@ def conformance() -> None:
     must be documented, match its schema and never be a 500."""
     for label, url in both_backends():
         say(f"OpenAPI conformance on {label}")
-        env = {**os.environ, "FACTLEDGER_DATABASE_URL": url}
+        keys = tempfile.mkdtemp(prefix="factledger-conformance-")
+        env = {
+            **os.environ,
+            "FACTLEDGER_DATABASE_URL": url,
+            # The checkpoint signing key of this run's ledger, not one in the working directory.
+            "FACTLEDGER_CHECKPOINT_KEY_FILE": f"{keys}/checkpoint.key",
+        }
         key = (
             subprocess.run(
                 [BIN / "factledger", "keys", "create", "--name", "conformance", "--role", "editor"],
@@ -335,6 +342,7 @@ def conformance() -> None:
         finally:
             server.terminate()
             server.wait(10)
+            shutil.rmtree(keys, ignore_errors=True)
 
 
 def bench(args: list[str]) -> None:

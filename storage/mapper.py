@@ -87,6 +87,7 @@ def decode(
     position: int,
     occurred_at_us: int,
     recorded_at_us: int,
+    leaf_index: int,
     state: bytes | dict[str, Any],
 ) -> RecordedEvent:
     """A stored event as the read paths use it."""
@@ -102,6 +103,7 @@ def decode(
         position=position,
         occurred_at_us=occurred_at_us,
         recorded_at_us=recorded_at_us,
+        leaf_index=leaf_index,
         occurred_at=current["occurred_at"],
         actor=current["actor"],
         data=current["data"],
@@ -119,6 +121,7 @@ def decode_row(row: EventRow) -> RecordedEvent:
         position=row.position,
         occurred_at_us=row.occurred_at_us,
         recorded_at_us=row.recorded_at_us,
+        leaf_index=row.leaf_index,
         state=row.state,
     )
 

@@ -79,6 +79,9 @@ class EventQueries(Protocol):
         `upper`, exclusive, where given), by claim, in version order, streamed
         from one snapshot of the store (constant memory)."""
 
+    def rows_from_leaf(self, leaf_index: int, limit: int) -> list[EventRow]:
+        """Events from a leaf index on, in leaf (and position) order."""
+
     def count_after(self, position: int) -> int:
         """How many events there are after a position."""
 

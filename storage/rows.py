@@ -28,6 +28,7 @@ class EventRow:
     state: bytes
     recorded_at_us: int
     occurred_at_us: int
+    leaf_index: int
 
     def stored_event(self) -> StoredEvent:
         return StoredEvent(
@@ -63,6 +64,8 @@ class Appended:
     event_id: UUID
     position: int
     recorded_at_us: int
+    leaf_index: int
+    """Its leaf in the ledger's Merkle tree: dense, in position order (SPEC §6)."""
 
 
 @dataclass(frozen=True, slots=True)

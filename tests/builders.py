@@ -224,6 +224,7 @@ def recorded(event: ClaimEvent, position: int, recorded_at: datetime) -> Recorde
         position=position,
         occurred_at_us=to_micros(event.occurred_at),
         recorded_at_us=to_micros(recorded_at),
+        leaf_index=position - 1,  # the ledger's first position is 1, with no gaps here
         state=stored_state(event),
     )
 

@@ -72,6 +72,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
+@pytest.fixture(autouse=True)
+def checkpoint_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's ledger signs with a key of its own, in its own directory (the
+    default for PostgreSQL is the working directory), in this process and in
+    every `factledger` it starts."""
+    path = tmp_path / "checkpoint.key"
+    monkeypatch.setenv("FACTLEDGER_CHECKPOINT_KEY_FILE", str(path))
+    return path
+
+
 @pytest.fixture
 def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """Another empty ledger database, on the same backend as `database_url`."""
@@ -86,8 +96,8 @@ def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, checkpoint_key_file=tmp_path / "checkpoint.key")
 
 
 @pytest.fixture

@@ -305,7 +305,7 @@ _VOLATILE: Final = [
 ELLIPSIS: Final = "..."
 
 LEDGER_DEPENDENT: Final = frozenset(
-    {"position", "next_after", "next_cursor", "backend", "history_cache"}
+    {"position", "leaf_index", "next_after", "next_cursor", "backend", "history_cache"}
 )
 """Keys whose values depend on what else the ledger holds (the pages run in
 turn on one ledger, as a reader may run them on theirs) or on where it is

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,6 +26,7 @@ from api.pages.visitors import Visitor
 from api.pages.write_forms import FORMS, WriteForm
 from api.problems import ProblemError, problem_of
 from api.state import Ledger
+from factledger.checkpointing import InclusionProof, inclusion_proofs
 from ledger.claimreview import claim_review
 from ledger.envelope import envelope_fields
 from ledger.errors import ClaimNotFound, NoStandingVerification
@@ -65,9 +67,18 @@ def _form_of(event_type: EventType) -> WriteForm:
     return FORMS[event_type.declared.operation]
 
 
-def _event_row(event: RecordedEvent) -> dict[str, Any]:
+def _event_row(event: RecordedEvent, proof: InclusionProof | None) -> dict[str, Any]:
     fields = envelope_fields(event)
     fields["data_json"] = json.dumps(fields["data"], indent=2, ensure_ascii=False)
+    fields["proof"] = (
+        {
+            "size": proof.size,
+            "leaf_hash": proof.leaf_hash.hex(),
+            "audit_path": [node.hex() for node in proof.audit_path],
+        }
+        if proof is not None
+        else None
+    )
     return fields
 
 
@@ -102,6 +113,9 @@ async def render_claim_page(
     except ClaimNotFound as error:
         raise PageProblem(problem_of(error)) from None
     changes = view.folded.changes()
+    checkpoint, proofs = await run_in_threadpool(
+        inclusion_proofs, ledger.service.persistence.tree, [e.leaf_index for e in events]
+    )
     try:
         review: str | None = _json_ld(
             claim_review(claim_id, view.folded, ledger.settings.publisher)
@@ -119,7 +133,8 @@ async def render_claim_page(
         "state": view.state,
         "changes": changes,
         "drawing": draw_timeline(changes),
-        "events": [_event_row(event) for event in events],
+        "events": [_event_row(event, proofs.get(event.leaf_index)) for event in events],
+        "checkpoint": checkpoint.note if checkpoint is not None else None,
         "as_of": format_instant(window.as_of),
         "valid_at": format_instant(window.valid_at) if window.valid_at is not None else None,
         "controls": controls,

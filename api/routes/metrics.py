@@ -49,8 +49,20 @@ async def metrics(_: ReaderDep, ledger: LedgerDep, request: Request) -> Response
     except DATABASE_ERRORS as error:
         log.warning("metrics: the database cannot be read: %s", error)
         ready = None
+    store = ledger.service.persistence.tree
+
+    def tree_sizes() -> tuple[int, int]:
+        latest = store.checkpoint()
+        return store.size(), latest.size if latest else 0
+
+    tree: tuple[int, int] | None = None
+    if ready is not None:
+        try:
+            tree = await run_in_threadpool(tree_sizes)
+        except DATABASE_ERRORS as error:
+            log.warning("metrics: the tree cannot be read: %s", error)
     process.sample_cache(ledger.service.histories.report())
-    body = await run_in_threadpool(process.exposition, LedgerFigures(ready))
+    body = await run_in_threadpool(process.exposition, LedgerFigures(ready, tree))
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
@@ -60,8 +72,10 @@ class LedgerFigures:
     be read (`ready` None), only `factledger_database_up 0`: the workers' own
     figures are still answered."""
 
-    def __init__(self, ready: Readiness | None) -> None:
+    def __init__(self, ready: Readiness | None, tree: tuple[int, int] | None = None) -> None:
         self.ready = ready
+        self.tree = tree
+        """The tree's size and the latest checkpoint's, when they could be read."""
 
     def collect(self) -> Iterator[Metric]:
         ready = self.ready
@@ -101,5 +115,13 @@ class LedgerFigures:
         for name in PROJECTOR_ROLES:
             role.add_metric([name], float(name == current))
         yield role
-        # The checkpoint's size (SPEC §4) joins these once the ledger signs
-        # checkpoints (SPEC §6), read from the latest one like the figures above.
+        if self.tree is not None:
+            tree_size, checkpoint_size = self.tree
+            yield GaugeMetricFamily(
+                "factledger_tree_size", "Leaves in the ledger's Merkle tree.", tree_size
+            )
+            yield GaugeMetricFamily(
+                "factledger_checkpoint_size",
+                "The tree size of the latest signed checkpoint (0 before the first).",
+                checkpoint_size,
+            )

@@ -42,6 +42,7 @@ def event_row(row: DictRow) -> EventRow:
         state=bytes(row["state"]),
         recorded_at_us=row["recorded_at_us"],
         occurred_at_us=row["occurred_at_us"],
+        leaf_index=row["leaf_index"],
     )
 
 
@@ -52,7 +53,8 @@ class EventStatements:
         self.tables = tables
         self.select_events = SQL(
             "SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us,"
-            " i.occurred_at_us FROM {index} i JOIN {events} e ON e.notification_id = i.position"
+            " i.occurred_at_us, i.leaf_index"
+            " FROM {index} i JOIN {events} e ON e.notification_id = i.position"
         ).format(index=tables.index, events=tables.events)
         self.head = SQL(
             "SELECT position, recorded_at_us FROM {} ORDER BY position DESC LIMIT 1"
@@ -139,6 +141,14 @@ class PostgresEventQueries(_Reader):
         )
         return [event_row(row) for row in rows]
 
+    def rows_from_leaf(self, leaf_index: int, limit: int) -> list[EventRow]:
+        rows = self._all(
+            self.statements.select_events
+            + SQL(" WHERE i.leaf_index >= %s ORDER BY i.leaf_index LIMIT %s"),
+            (leaf_index, limit),
+        )
+        return [event_row(row) for row in rows]
+
     def claim_versions(self, claim_ids: Sequence[UUID]) -> dict[UUID, int]:
         rows = self._all(
             SQL(
@@ -181,10 +191,10 @@ class PostgresEventQueries(_Reader):
             + SQL(" ORDER BY i.claim_id, i.version")
         )
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            for position, claim_id, version, topic, state, recorded, occurred in curs.stream(
+            for position, claim_id, version, topic, state, recorded, occurred, leaf in curs.stream(
                 statement, params, binary=True, size=_STREAM_CHUNK
             ):
-                yield EventRow(position, claim_id, version, topic, state, recorded, occurred)
+                yield EventRow(position, claim_id, version, topic, state, recorded, occurred, leaf)
 
     def count_after(self, position: int) -> int:
         rows = self._all(

@@ -10,6 +10,7 @@ database's clock (one clock for every host) after the lock, later than every
 `recorded_at` already committed and one microsecond apart within the batch,
 in position order: `recorded_at` therefore grows strictly with the
 position, and once an event is visible no earlier `recorded_at` can appear.
+Under the same lock each event takes the next leaf index, without a gap.
 
 (A pipeline of the same statements took twice the wall time and three times
 the client's CPU: psycopg's pipeline is Python; docs/benchmarks.md.)
@@ -81,6 +82,7 @@ def _create_statements(tables: Tables) -> list[Composed]:
             " version bigint NOT NULL,"
             " occurred_at_us bigint NOT NULL,"
             " recorded_at_us bigint NOT NULL,"
+            " leaf_index bigint NOT NULL,"
             " UNIQUE (claim_id, version))"
         ).format(tables.index),
         SQL(
@@ -126,12 +128,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         self.tables = Tables(self.datastore.schema, self.events_table_name)
         self.sql_create_statements.extend(_create_statements(self.tables))
         self._append_batch = SQL(
-            "SELECT event_id, position, recorded_at_us FROM {}("
+            "SELECT event_id, position, recorded_at_us, leaf_index FROM {}("
             "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::bigint[],"
             " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::uuid[])"
         ).format(Identifier(self.tables.schema_name, _APPEND_FUNCTION))
         self._find_appended = SQL(
-            "SELECT event_id, position, recorded_at_us FROM {} WHERE event_id = ANY(%s)"
+            "SELECT event_id, position, recorded_at_us, leaf_index FROM {} WHERE event_id = ANY(%s)"
         ).format(self.tables.index)
 
     def create_table(self) -> None:
@@ -141,9 +143,55 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             try:
                 conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self.tables.schema))
                 super().create_table()
-                conn.execute(self._append_function())
+                with conn.transaction():
+                    self._upgrade(conn)
+                    conn.execute(self._append_function())
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
+
+    def _upgrade(self, conn: psycopg.Connection[DictRow]) -> None:
+        """Upgrades a ledger written by an earlier release, in the caller's
+        transaction: the leaf indexes, dense by position, once; and
+        `ledger_append` with its new result."""
+        tables = self.tables
+        found = conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s"
+            " AND table_name = 'ledger_event_index' AND column_name = 'leaf_index'",
+            (tables.schema_name,),
+        ).fetchone()
+        if found is None:
+            # No append of an older process can slip in between (it would have no leaf).
+            conn.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(tables.events))
+            conn.execute(SQL("ALTER TABLE {} ADD COLUMN leaf_index bigint").format(tables.index))
+            conn.execute(
+                SQL(
+                    "UPDATE {index} x SET leaf_index = dense.leaf FROM ("
+                    " SELECT position, row_number() OVER (ORDER BY position) - 1 AS leaf"
+                    " FROM {index}) dense WHERE dense.position = x.position"
+                ).format(index=tables.index)
+            )
+            conn.execute(
+                SQL("ALTER TABLE {} ALTER COLUMN leaf_index SET NOT NULL").format(tables.index)
+            )
+        conn.execute(
+            SQL("CREATE UNIQUE INDEX IF NOT EXISTS ledger_event_leaf ON {} (leaf_index)").format(
+                tables.index
+            )
+        )
+        result = conn.execute(
+            "SELECT pg_get_function_result(p.oid) AS result FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = %s AND p.proname = %s",
+            (tables.schema_name, _APPEND_FUNCTION),
+        ).fetchone()
+        if result is not None and "leaf_index" not in result["result"]:
+            # Its result changes, which CREATE OR REPLACE cannot do.
+            conn.execute(
+                SQL(
+                    "DROP FUNCTION {}(uuid[], bigint[], text[], bytea[], uuid[], bigint[],"
+                    " text[], text[], text[], text[], text[], uuid[])"
+                ).format(Identifier(tables.schema_name, _APPEND_FUNCTION))
+            )
 
     # --- appending --------------------------------------------------------------
 
@@ -194,6 +242,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 event.event_id,
                 by_id[event.event_id]["position"],
                 by_id[event.event_id]["recorded_at_us"],
+                by_id[event.event_id]["leaf_index"],
             )
             for event in events
         ]
@@ -206,9 +255,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             " event_ids uuid[], occurred bigint[],"
             " key_api_keys text[], key_methods text[], key_paths text[], key_keys text[],"
             " key_hashes text[], key_event_ids uuid[])"
-            ' RETURNS TABLE (event_id uuid, "position" bigint, recorded_at_us bigint)'
+            ' RETURNS TABLE (event_id uuid, "position" bigint, recorded_at_us bigint,'
+            " leaf_index bigint)"
             " LANGUAGE plpgsql SET lock_timeout = {lock_timeout} AS $function$"
-            " DECLARE now_us bigint;"
+            " DECLARE now_us bigint; last_us bigint; last_leaf bigint;"
             " BEGIN"
             # Keys first, before the lock: a racing duplicate then waits on the
             # key's unique index, never holding the lock while it waits.
@@ -219,9 +269,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             "   key_event_ids) AS k;"
             "  LOCK TABLE {events} IN EXCLUSIVE MODE;"
             "  PERFORM pg_notify({channel}, '');"
+            "  SELECT i.recorded_at_us, i.leaf_index INTO last_us, last_leaf"
+            "   FROM {index} i ORDER BY i.position DESC LIMIT 1;"
             "  now_us := greatest((extract(epoch FROM clock_timestamp()) * 1000000)::bigint,"
-            "   coalesce((SELECT i.recorded_at_us FROM {index} i ORDER BY i.position DESC"
-            "   LIMIT 1), 0) + 1);"
+            "   coalesce(last_us, 0) + 1);"
             "  RETURN QUERY"
             "  WITH inserted AS ("
             "   INSERT INTO {events} (originator_id, originator_version, topic, state)"
@@ -229,13 +280,14 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             "   RETURNING notification_id, originator_id, originator_version"
             "  ), indexed AS ("
             "   INSERT INTO {index} AS x (position, event_id, claim_id, version,"
-            "    occurred_at_us, recorded_at_us)"
+            "    occurred_at_us, recorded_at_us, leaf_index)"
             "   SELECT i.notification_id, n.event_id, i.originator_id, i.originator_version,"
-            "    n.occurred_at_us, now_us + row_number() OVER (ORDER BY i.notification_id) - 1"
+            "    n.occurred_at_us, now_us + row_number() OVER (ORDER BY i.notification_id) - 1,"
+            "    coalesce(last_leaf, -1) + row_number() OVER (ORDER BY i.notification_id)"
             "   FROM inserted i JOIN unnest(claims, versions, event_ids, occurred)"
             "    AS n(claim_id, version, event_id, occurred_at_us)"
             "    ON n.claim_id = i.originator_id AND n.version = i.originator_version"
-            "   RETURNING x.event_id, x.position, x.recorded_at_us"
+            "   RETURNING x.event_id, x.position, x.recorded_at_us, x.leaf_index"
             "  ) SELECT * FROM indexed;"
             " END $function$"
         ).format(
@@ -261,7 +313,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             if session is not None:
                 self._end_session(conn, session, deadline)
             rows = conn.execute(self._find_appended, (list(event_ids),)).fetchall()
-        return [Appended(row["event_id"], row["position"], row["recorded_at_us"]) for row in rows]
+        return [
+            Appended(row["event_id"], row["position"], row["recorded_at_us"], row["leaf_index"])
+            for row in rows
+        ]
 
     def _end_session(self, conn: psycopg.Connection[DictRow], pid: int, deadline: float) -> None:
         # The application name is this process's own, so that a server process

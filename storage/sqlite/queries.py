@@ -19,7 +19,7 @@ KEYS_GENERATION: Final = "keys_generation"
 # Every event query reads the same columns from the index joined to the events.
 _SELECT_EVENTS = """
     SELECT i.position, i.claim_id, i.version, e.topic, e.state, i.recorded_at_us,
-        i.occurred_at_us
+        i.occurred_at_us, i.leaf_index
     FROM ledger_event_index i JOIN stored_events e ON e.notification_id = i.position"""
 _HEAD = "SELECT position, recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1"
 _CLAIM_ROWS = f"{_SELECT_EVENTS} WHERE i.claim_id = ? AND i.version > ? ORDER BY i.version"
@@ -28,6 +28,7 @@ _ALL_BY_CLAIM = (
     f"{_SELECT_EVENTS} WHERE i.position <= ? AND i.claim_id >= ? AND i.claim_id < ?"
     " ORDER BY i.claim_id, i.version"
 )
+_ROWS_FROM_LEAF = f"{_SELECT_EVENTS} WHERE i.leaf_index >= ? ORDER BY i.leaf_index LIMIT ?"
 _ROW_BY_EVENT_ID = f"{_SELECT_EVENTS} WHERE i.event_id = ?"
 
 
@@ -40,6 +41,7 @@ def event_row(row: Sequence[Any]) -> EventRow:
         state=bytes(row[4]),
         recorded_at_us=row[5],
         occurred_at_us=row[6],
+        leaf_index=row[7],
     )
 
 
@@ -113,10 +115,15 @@ class SQLiteEventQueries(_Reader):
             cursor.execute(_ALL_BY_CLAIM, (until_position, *bounds))
             claim_hex, claim_id = "", UUID(int=0)
             while rows := cursor.fetchmany(1000):
-                for position, row_claim, version, topic, state, recorded, occurred in rows:
+                for position, row_claim, version, topic, state, recorded, occurred, leaf in rows:
                     if row_claim != claim_hex:
                         claim_hex, claim_id = row_claim, UUID(row_claim)
-                    yield EventRow(position, claim_id, version, topic, state, recorded, occurred)
+                    yield EventRow(
+                        position, claim_id, version, topic, state, recorded, occurred, leaf
+                    )
+
+    def rows_from_leaf(self, leaf_index: int, limit: int) -> list[EventRow]:
+        return [event_row(row) for row in self._all(_ROWS_FROM_LEAF, (leaf_index, limit))]
 
     def count_after(self, position: int) -> int:
         rows = self._all("SELECT count(*) FROM ledger_event_index WHERE position > ?", (position,))

@@ -2,10 +2,11 @@
 events, with the ledger's own rows, in one transaction.
 
 - `ledger_event_index`: one row per event with its position, its claim and
-  version, and its two times. `recorded_at` is taken here, inside the write
-  transaction (SQLite has one writer at a time), later than every
-  `recorded_at` already committed and one microsecond apart within the batch,
-  so it grows strictly with the position.
+  version, its two times and its leaf index. `recorded_at` is taken here,
+  inside the write transaction (SQLite has one writer at a time), later than
+  every `recorded_at` already committed and one microsecond apart within the
+  batch, so it grows strictly with the position; the leaf index, under the
+  same lock, follows the last one without a gap (SPEC §6).
 - `ledger_idempotency`: the Idempotency-Key of each keyed write, so that two
   racing retries cannot both append.
 
@@ -54,6 +55,7 @@ _CREATE_STATEMENTS = [
         version INTEGER NOT NULL,
         occurred_at_us INTEGER NOT NULL,
         recorded_at_us INTEGER NOT NULL,
+        leaf_index INTEGER NOT NULL,
         UNIQUE (claim_id, version))""",
     """CREATE TABLE IF NOT EXISTS ledger_idempotency (
         api_key_id TEXT NOT NULL,
@@ -81,13 +83,33 @@ _CREATE_STATEMENTS = [
         value INTEGER NOT NULL)""",
 ]
 
+# A ledger written before leaf indexes existed gets them once, by position
+# (the column is added first, then filled, then indexed).
+_HAS_LEAF_INDEX = "SELECT 1 FROM pragma_table_info('ledger_event_index') WHERE name = 'leaf_index'"
+_ADD_LEAF_INDEX = [
+    "ALTER TABLE ledger_event_index ADD COLUMN leaf_index INTEGER",
+    """UPDATE ledger_event_index SET leaf_index = dense.leaf
+    FROM (SELECT position, row_number() OVER (ORDER BY position) - 1 AS leaf
+        FROM ledger_event_index) AS dense
+    WHERE dense.position = ledger_event_index.position""",
+]
+_LEAF_INDEX_RULES = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS ledger_event_leaf ON ledger_event_index (leaf_index)",
+    # An upgraded table's added column may be null (SQLite cannot add it NOT
+    # NULL): a process of an older release left running is refused, not let
+    # write an event without a leaf.
+    "CREATE TRIGGER IF NOT EXISTS ledger_event_leaf_required"
+    " BEFORE INSERT ON ledger_event_index WHEN NEW.leaf_index IS NULL"
+    " BEGIN SELECT RAISE(ABORT, 'no leaf index: a process of an older release writes'); END",
+]
+
 _INSERT_EVENT = (
     "INSERT INTO stored_events (originator_id, originator_version, topic, state)"
     " VALUES (?, ?, ?, ?)"
 )
 _INSERT_INDEX = (
     "INSERT INTO ledger_event_index (position, event_id, claim_id, version, occurred_at_us,"
-    " recorded_at_us) VALUES (?, ?, ?, ?, ?, ?)"
+    " recorded_at_us, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_KEY = (
     "INSERT INTO ledger_idempotency (api_key_id, method, path, idempotency_key, request_hash,"
@@ -102,6 +124,23 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return list(_CREATE_STATEMENTS)
+
+    def create_table(self) -> None:
+        """Creates the tables, and upgrades a ledger of an earlier release, in one
+        transaction that holds the write lock from its start (two processes
+        starting together: the second finds the work done)."""
+        with self.datastore.transaction(commit=True) as c:
+            # The library began a deferred transaction; an upgrade must not read
+            # the layout before it holds the lock.
+            c.execute("ROLLBACK")
+            c.execute("BEGIN IMMEDIATE")
+            self._create_table(c)
+            c.execute(_HAS_LEAF_INDEX)
+            if c.fetchone() is None:
+                for statement in _ADD_LEAF_INDEX:
+                    c.execute(statement)
+            for statement in _LEAF_INDEX_RULES:
+                c.execute(statement)
 
     def select_notifications(
         self,
@@ -195,12 +234,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         # The write lock is held from the first insert above until commit, so
         # no other transaction can record between this read and our rows.
         cursor.execute(
-            "SELECT recorded_at_us FROM ledger_event_index ORDER BY position DESC LIMIT 1"
+            "SELECT recorded_at_us, leaf_index FROM ledger_event_index"
+            " ORDER BY position DESC LIMIT 1"
         )
         last = cursor.fetchone()
         now_us = max(time.time_ns() // 1000, (last[0] + 1) if last else 0)
+        next_leaf = last[1] + 1 if last else 0
         appended = [
-            Appended(event.event_id, position, now_us + i)
+            Appended(event.event_id, position, now_us + i, next_leaf + i)
             for i, (event, position) in enumerate(zip(events, positions, strict=True))
         ]
         cursor.executemany(
@@ -213,6 +254,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                     e.version,
                     e.occurred_at_us,
                     a.recorded_at_us,
+                    a.leaf_index,
                 )
                 for e, a in zip(events, appended, strict=True)
             ],
@@ -244,9 +286,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         placeholders = ", ".join("?" * len(event_ids))
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT event_id, position, recorded_at_us FROM ledger_event_index"  # noqa: S608
+                "SELECT event_id, position, recorded_at_us, leaf_index FROM ledger_event_index"  # noqa: S608
                 f" WHERE event_id IN ({placeholders})",
                 [event_id.hex for event_id in event_ids],
             )
             rows = c.fetchall()
-        return [Appended(UUID(row[0]), row[1], row[2]) for row in rows]
+        return [Appended(UUID(row[0]), row[1], row[2], row[3]) for row in rows]

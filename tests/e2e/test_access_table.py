@@ -87,6 +87,15 @@ TABLE: Final[dict[tuple[str, str], Row]] = {
     ("POST", "/claims/{claim_id}/verifications/{verification_id}/retraction"): Row(
         Role.EDITOR, "/claims/{claim_id}/verifications/{verification_id}/retraction"
     ),
+    # The integrity proofs (docs/integrity.md): sizes past the tree keep the proofs a 422.
+    ("GET", "/ledger/checkpoint"): Row(READS, "/ledger/checkpoint"),
+    ("GET", "/ledger/public-key"): Row(READS, "/ledger/public-key"),
+    ("GET", "/ledger/proofs/inclusion"): Row(READS, "/ledger/proofs/inclusion?index=0&size=999999"),
+    ("GET", "/ledger/proofs/consistency"): Row(
+        READS, "/ledger/proofs/consistency?from=1&to=999999"
+    ),
+    # Signs a checkpoint of the events there are: the ledger's events do not change.
+    ("POST", "/ledger/checkpoints"): Row(Role.ADMIN, "/ledger/checkpoints"),
     # The pages (docs/pages.md).
     ("GET", "/"): Row(READS, "/"),
     ("GET", "/changes/page"): Row(READS, "/changes/page"),

@@ -89,3 +89,18 @@ def test_without_the_database_its_figures_are_missing_and_the_rest_still_answere
     assert counted["factledger_database_up"] == 0
     assert counted['factledger_http_requests_total{method="GET",route="/claims",status="200"}'] == 1
     assert not [name for name in counted if "read_model" in name or "ledger_position" in name]
+
+
+def test_the_tree_and_the_latest_checkpoint_are_measured(
+    client: TestClient, as_role: Headers
+) -> None:
+    before = figures(client)
+    assert before["factledger_checkpoint_size"] == 0
+    contributor = as_role(Role.CONTRIBUTOR)
+    client.post("/claims", json=CLAIM, headers=contributor)
+    client.post("/claims", json=CLAIM, headers=contributor)
+    signed = client.post("/ledger/checkpoints", headers=as_role(Role.ADMIN))
+    assert signed.status_code in (200, 201)
+    counted = figures(client)
+    assert counted["factledger_tree_size"] == 2
+    assert counted["factledger_checkpoint_size"] == 2

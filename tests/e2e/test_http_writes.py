@@ -57,6 +57,7 @@ def test_a_registration_answers_201_with_the_envelope_location_and_etag(
         "actor",
         "data",
         "data_salt",
+        "leaf_index",
     ]
     assert envelope["type"] == "ClaimRegistered"
     assert envelope["version"] == 1

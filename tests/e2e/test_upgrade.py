@@ -1,4 +1,4 @@
-"""A ledger written by the previous release, opened by this one, on both backends.
+"""A ledger written by an earlier release, opened by this one, on both backends.
 
 The previous release's source is taken from git and run in a subprocess (its
 tree first on PYTHONPATH, ahead of this checkout's editable install):
@@ -8,6 +8,10 @@ what it answers. This release then opens the same database in the test
 process, as `factledger serve` would: it must answer the same, take the old
 keys and Idempotency-Keys, and go on writing and projecting from where the
 old code stopped.
+
+The last release (before leaf indexes) writes a ledger through its own
+command line and code; this release opens it and gives the old events leaf
+indexes 0..n-1 in position order, once, and new events the next ones.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from ledger.access import Actor
 from ledger.envelope import envelope_of
 from ledger.errors import LedgerError
 from ledger.events import EventType
+from ledger.recorded import RecordedEvent
 from ledger.times import format_instant, parse_instant, utc_now
 from ledger.verdict import Verdict
 from projections.read_models import ChangeFilter, ClaimFilter
@@ -51,6 +56,8 @@ from tests.writes import FILING, register, write
 pytestmark = pytest.mark.slow
 
 PREVIOUS_RELEASE = "9b25fa8"
+LAST_RELEASE = "71ab455"
+"""The last release before leaf indexes (the stored layout changed after it)."""
 REPOSITORY = Path(__file__).resolve().parents[2]
 OLD_LEDGER_SCRIPT = Path(__file__).with_name("previous_release_ledger.py")
 Answers = dict[str, Any]
@@ -62,9 +69,19 @@ Answers = dict[str, Any]
 @pytest.fixture(scope="session")
 def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The previous release's source tree, from git."""
+    return release_tree(tmp_path_factory, PREVIOUS_RELEASE)
+
+
+@pytest.fixture(scope="session")
+def last_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The last release's source tree, from git."""
+    return release_tree(tmp_path_factory, LAST_RELEASE)
+
+
+def release_tree(tmp_path_factory: pytest.TempPathFactory, commit: str) -> Path:
     try:
         archive = subprocess.run(
-            ["git", "-C", str(REPOSITORY), "archive", PREVIOUS_RELEASE],
+            ["git", "-C", str(REPOSITORY), "archive", commit],
             capture_output=True,
             check=False,
         )
@@ -72,13 +89,13 @@ def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
         archive = subprocess.CompletedProcess([], 1, b"", str(error).encode())
     if archive.returncode != 0:
         reason = (
-            f"the previous release {PREVIOUS_RELEASE} is not in this clone (a shallow one?): "
+            f"the release {commit} is not in this clone (a shallow one?): "
             f"{archive.stderr.decode().strip()}"
         )
         if IN_CI:
             pytest.fail(f"{reason}; CI must fetch it (git fetch --unshallow)")
         pytest.skip(reason)
-    tree = tmp_path_factory.mktemp("previous_release").resolve()
+    tree = tmp_path_factory.mktemp(f"release_{commit}").resolve()
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(tree, filter="data")
     return tree
@@ -225,6 +242,7 @@ def differences(
             new = without_null_additions(
                 answers(service, UUID(claim_id), pair["as_of"], pair["valid_at"])
             )
+            new["history"] = without_leaf_indexes(new["history"])
             for read in ("state", "history", "timeline"):
                 if new[read] != pair[read]:
                     where = (
@@ -232,6 +250,20 @@ def differences(
                     )
                     found.append(f"{where}: {first_difference(pair[read], new[read])}")
     return found
+
+
+def without_leaf_indexes(history: Any) -> Any:
+    """A history as a release before leaf indexes answered it (SPEC §2: a key
+    added by a later capability)."""
+    if not isinstance(history, dict) or "envelopes" not in history:
+        return history
+    return {
+        **history,
+        "envelopes": [
+            {k: v for k, v in envelope.items() if k != "leaf_index"}
+            for envelope in history["envelopes"]
+        ],
+    }
 
 
 ADDED_SINCE_THE_PREVIOUS_RELEASE = frozenset({"kind", "review"})
@@ -349,6 +381,7 @@ def test_a_ledger_of_the_previous_release_is_upgraded_in_place_and_nothing_is_lo
     head = max(e["position"] for e in old_events(old))
     assert_retries_of_the_old_keyed_writes_are_replayed(old, upgraded)
     assert upgraded.persistence.event_log.head_position() == head
+    assert_leaf_indexes_follow_positions(upgraded)
 
     assert upgraded.projector.catch_up() == head - old["read_models"]["position"]
     assert all_rows(upgraded) == old["read_models_at_head"]
@@ -360,6 +393,7 @@ def test_a_ledger_of_the_previous_release_is_upgraded_in_place_and_nothing_is_lo
     assert as_of_old_times == []
 
     assert upgraded.projector.catch_up() == 2
+    assert_leaf_indexes_follow_positions(upgraded)
     caught_up = all_rows(upgraded)
     rebuild(upgraded.projector)
     assert all_rows(upgraded) == caught_up
@@ -383,7 +417,9 @@ def assert_retries_of_the_old_keyed_writes_are_replayed(
         assert request_fingerprint(keyed["body"]) == keyed["request_hash"]
         written = service.writer.write(replayed_command(keyed))
         assert written.replayed
-        assert written.envelope.model_dump(mode="json") == keyed["envelope"]
+        envelope = written.envelope.model_dump(mode="json")
+        assert envelope.pop("leaf_index") >= 0
+        assert envelope == keyed["envelope"]
     report = seed_ledger(service.writer, load_seeds())
     assert (report.appended, report.already_there) == (0, 14)
 
@@ -407,3 +443,107 @@ def assert_new_writes_follow_the_old_events(old: dict[str, Any], service: Ledger
     assert (rebuttal.event.position, registration.event.position) == (head + 1, head + 2)
     assert parse_instant(rebuttal.envelope.recorded_at) > last_recorded
     assert service.reads.state(story).state.version == story_version + 1
+
+
+def assert_leaf_indexes_follow_positions(service: LedgerService) -> list[RecordedEvent]:
+    """Every event's leaf index is its place in position order, from 0."""
+    events = service.persistence.event_log.page(0, 10**6)
+    assert [e.leaf_index for e in events] == list(range(len(events)))
+    assert [e.position for e in events] == sorted(e.position for e in events)
+    return events
+
+
+# --- from the last release, before leaf indexes ------------------------------------------
+
+LAST_RELEASE_WRITES = """
+import sys
+from pathlib import Path
+from api.encoding import envelopes_json
+from factledger.service import LedgerService
+from factledger.settings import Settings
+from ledger.events import EventType
+from tests.writes import FILING, register, write
+
+service = LedgerService(Settings())
+try:
+    for _ in range(3):
+        claim = register(service).event.claim_id
+        write(service, EventType.REBUTTAL_FILED, FILING, claim_id=claim)
+    service.projector.catch_up()
+    Path(sys.argv[1]).write_bytes(envelopes_json(service.persistence.event_log.page(0, 10**6)))
+finally:
+    service.close()
+"""
+
+
+def run_release(tree: Path, database_url: str, cwd: Path, *args: str) -> str:
+    """A command of that release's own code (`-m factledger ...` or `-c ...`)."""
+    pythonpath = [str(tree), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {
+        **os.environ,
+        "FACTLEDGER_DATABASE_URL": database_url,
+        "PYTHONPATH": os.pathsep.join(pythonpath),
+    }
+    done = subprocess.run(
+        [sys.executable, "-P", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"release {tree.name} failed: {args[:3]}\n{done.stderr}"
+    return done.stdout
+
+
+def test_a_ledger_of_the_last_release_gets_leaf_indexes_in_position_order_once(
+    last_release: Path, database_url: str, tmp_path: Path
+) -> None:
+    run_release(last_release, database_url, tmp_path, "-m", "factledger", "seed")
+    key = (
+        run_release(
+            last_release,
+            database_url,
+            tmp_path,
+            "-m",
+            "factledger",
+            "keys",
+            "create",
+            "--name",
+            "old editor",
+            "--role",
+            "editor",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    dump = tmp_path / "last_release_events.json"
+    run_release(last_release, database_url, tmp_path, "-c", LAST_RELEASE_WRITES, str(dump))
+    old_envelopes = orjson.loads(dump.read_bytes())
+    assert len(old_envelopes) == 14 + 6
+    assert all("leaf_index" not in envelope for envelope in old_envelopes)
+
+    for _ in range(2):  # the upgrade runs once; opening again changes nothing
+        service = LedgerService(Settings(database_url=database_url))
+        try:
+            events = assert_leaf_indexes_follow_positions(service)
+            envelopes = orjson.loads(envelopes_json(events))
+            assert without_leaf_indexes({"envelopes": envelopes})["envelopes"] == old_envelopes
+            assert service.keys.authenticate(key) is not None
+        finally:
+            service.close()
+
+    service = LedgerService(Settings(database_url=database_url))
+    try:
+        registration = register(service)
+        rebuttal = write(
+            service, EventType.REBUTTAL_FILED, FILING, claim_id=registration.event.claim_id
+        )
+        assert (registration.envelope.leaf_index, rebuttal.envelope.leaf_index) == (20, 21)
+        assert assert_leaf_indexes_follow_positions(service)[-1].event_id == str(
+            rebuttal.event.event_id
+        )
+        assert service.projector.catch_up() == 2
+    finally:
+        service.close()

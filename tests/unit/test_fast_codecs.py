@@ -244,6 +244,7 @@ def recorded(made: ClaimEvent, position: int, recorded_at_us: int) -> RecordedEv
         position=position,
         occurred_at_us=to_micros(made.occurred_at),
         recorded_at_us=recorded_at_us,
+        leaf_index=position - 1,
         state=orjson.dumps(stored_state(made)),
     )
 
@@ -443,6 +444,7 @@ def test_decode_reads_a_stored_event_as_the_validating_mapper_does(history: Hist
             position=lean.position,
             occurred_at_us=lean.occurred_at_us,
             recorded_at_us=lean.recorded_at_us,
+            leaf_index=lean.leaf_index,
             state=stored.state,
         )
         assert decoded.type is type(reference).event_type

@@ -13,10 +13,17 @@ from hypothesis import strategies as st
 
 from ledger.merkle import (
     EMPTY_ROOT,
+    CompactRange,
     LeafHashes,
+    StoredNodes,
+    appended_nodes,
+    consistency_nodes,
     consistency_proof,
+    frontier,
+    inclusion_nodes,
     inclusion_path,
     leaf_hash,
+    root_nodes,
     tree_head,
     verify_consistency,
     verify_inclusion,
@@ -224,3 +231,46 @@ def test_for_every_size_up_to_300_every_proof_verifies() -> None:
         for old in range(1, size + 1):
             proof = consistency_proof(leaves, old, size)
             assert verify_consistency(old, size, roots[old], roots[size], proof)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=300),
+    chunks=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=30),
+    data=st.data(),
+)
+def test_a_tree_stored_as_complete_subtrees_answers_as_the_whole_tree_does(
+    size: int, chunks: list[int], data: st.DataObject
+) -> None:
+    """Leaves added in any chunks, keeping only complete subtrees and reading only
+    the nodes each proof names: the same heads and proofs as the leaves in memory."""
+    leaves = [leaf_hash(i.to_bytes(2, "big")) for i in range(size)]
+    stored: dict[tuple[int, int], bytes] = {}
+    added = 0
+    for drawn in [*chunks, size]:
+        chunk = min(drawn, size - added)
+        edge = {node: stored[node] for node in frontier(added)}
+        stored.update(
+            {(lv, i): h for lv, i, h in appended_nodes(added, edge, leaves[added : added + chunk])}
+        )
+        added += chunk
+        if added == size:
+            break
+    whole = LeafHashes(leaves)
+    index = data.draw(st.integers(min_value=0, max_value=size - 1))
+    old = data.draw(st.integers(min_value=1, max_value=size))
+    named = StoredNodes({n: stored[n] for n in inclusion_nodes(index, size) | root_nodes(size)})
+    assert tree_head(named, size) == tree_head(whole, size)
+    assert inclusion_path(named, index, size) == inclusion_path(whole, index, size)
+    named = StoredNodes({n: stored[n] for n in consistency_nodes(old, size)})
+    assert consistency_proof(named, old, size) == consistency_proof(whole, old, size)
+
+
+def test_a_compact_range_keeps_the_head_of_every_size_up_to_300() -> None:
+    leaves = [leaf_hash(i.to_bytes(2, "big")) for i in range(300)]
+    whole = LeafHashes(leaves)
+    head = CompactRange()
+    assert head.root() == EMPTY_ROOT
+    for size, leaf in enumerate(leaves, start=1):
+        head.add(leaf)
+        assert (head.size, head.root()) == (size, tree_head(whole, size))
