@@ -14,6 +14,7 @@ from typing import Any
 
 import rfc8785
 
+from ledger.envelope import envelope_fields
 from ledger.merkle import leaf_hash
 from ledger.recorded import RecordedEvent
 
@@ -26,22 +27,13 @@ def data_hash(data_salt: str, data: dict[str, Any]) -> str:
 
 
 def leaf_entry(event: RecordedEvent) -> bytes:
-    """The RFC 8785 JSON the leaf hashes: the envelope's keys but `data`,
-    `data_salt` and `leaf_index`, with `data_hash`."""
-    stored_data = event.stored_data if event.stored_data is not None else event.data
-    return rfc8785.dumps(
-        {
-            "event_id": event.event_id,
-            "claim_id": str(event.claim_id),
-            "version": event.version,
-            "position": event.position,
-            "type": event.type.declared.name,
-            "occurred_at": event.occurred_at,
-            "recorded_at": event.recorded_at(),
-            "actor": event.actor,
-            "data_hash": data_hash(event.data_salt, stored_data),
-        }
-    )
+    """The RFC 8785 JSON the leaf hashes: the envelope's keys (as the API returns
+    them) but `data`, `data_salt` and `leaf_index`, with `data_hash`."""
+    entry = envelope_fields(event)
+    data, salt = entry.pop("data"), entry.pop("data_salt")
+    del entry["leaf_index"]
+    entry["data_hash"] = data_hash(salt, data)
+    return rfc8785.dumps(entry)
 
 
 def event_leaf_hash(event: RecordedEvent) -> bytes:

@@ -10,13 +10,15 @@ signed one are kept beside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from ledger.merkle import Node
 
-__all__ = ["CheckpointRow", "PublishedKeyRow", "TreeOutOfStep", "TreeStore"]
+__all__ = ["CheckpointRow", "PublishedKeyRow", "SignedSizes", "TreeOutOfStep", "TreeStore"]
+
+_REMEMBERED_SIZES: Final = 100_000
 
 
 class TreeOutOfStep(Exception):
@@ -36,6 +38,23 @@ class CheckpointRow:
 class PublishedKeyRow:
     verifier_key: str
     published_at_us: int
+
+
+class SignedSizes:
+    """The sizes found signed, remembered (checkpoints are never removed), so
+    that a proof's check of its size asks the database once."""
+
+    def __init__(self) -> None:
+        self._known: set[int] = set()
+
+    def check(self, size: int, stored: Callable[[int], bool]) -> bool:
+        if size in self._known:
+            return True
+        if not stored(size):
+            return False
+        if len(self._known) < _REMEMBERED_SIZES:
+            self._known.add(size)
+        return True
 
 
 class TreeStore(Protocol):

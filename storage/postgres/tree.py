@@ -13,18 +13,17 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.merkle import Node, appended_nodes, frontier
 from storage.postgres.recorder import Tables
-from storage.tree import CheckpointRow, PublishedKeyRow, TreeOutOfStep
+from storage.tree import CheckpointRow, PublishedKeyRow, SignedSizes, TreeOutOfStep
 
 __all__ = ["PostgresTreeStore"]
 
 TREE_SIZE: Final = "tree_size"
-_REMEMBERED_SIZES: Final = 100_000
 
 
 class PostgresTreeStore:
     def __init__(self, datastore: PostgresDatastore, tables: Tables) -> None:
         self.datastore = datastore
-        self._signed: set[int] = set()
+        self._signed = SignedSizes()
         self.meta = tables.meta
         self.nodes_table = Identifier(tables.schema_name, "ledger_tree_nodes")
         self.checkpoints_table = Identifier(tables.schema_name, "ledger_checkpoints")
@@ -105,13 +104,7 @@ class PostgresTreeStore:
         return self._one(self.select_checkpoint + SQL(" WHERE size = %s"), (size,))
 
     def is_signed(self, size: int) -> bool:
-        if size in self._signed:
-            return True
-        if self.checkpoint(size) is None:
-            return False
-        if len(self._signed) < _REMEMBERED_SIZES:
-            self._signed.add(size)
-        return True
+        return self._signed.check(size, lambda size: self.checkpoint(size) is not None)
 
     def checkpoint_before(self, size: int) -> CheckpointRow | None:
         return self._one(

@@ -9,12 +9,11 @@ from typing import Final
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 from ledger.merkle import Node, appended_nodes, frontier
-from storage.tree import CheckpointRow, PublishedKeyRow, TreeOutOfStep
+from storage.tree import CheckpointRow, PublishedKeyRow, SignedSizes, TreeOutOfStep
 
 __all__ = ["SQLiteTreeStore"]
 
 TREE_SIZE: Final = "tree_size"
-_REMEMBERED_SIZES: Final = 100_000
 
 _CREATE = [
     """CREATE TABLE IF NOT EXISTS ledger_tree_nodes (
@@ -37,7 +36,7 @@ _CHECKPOINT = "SELECT size, root, note, signed_at_us FROM ledger_checkpoints"
 class SQLiteTreeStore:
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
-        self._signed: set[int] = set()
+        self._signed = SignedSizes()
 
     def create_tables(self) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -89,13 +88,7 @@ class SQLiteTreeStore:
         return self._one(f"{_CHECKPOINT} WHERE size = ?", (size,))
 
     def is_signed(self, size: int) -> bool:
-        if size in self._signed:
-            return True
-        if self.checkpoint(size) is None:
-            return False
-        if len(self._signed) < _REMEMBERED_SIZES:
-            self._signed.add(size)
-        return True
+        return self._signed.check(size, lambda size: self.checkpoint(size) is not None)
 
     def checkpoint_before(self, size: int) -> CheckpointRow | None:
         return self._one(f"{_CHECKPOINT} WHERE size < ? ORDER BY size DESC LIMIT 1", (size,))
